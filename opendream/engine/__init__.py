@@ -1,0 +1,28 @@
+"""Generation: the planner (Seedream semantics) and the diffusers backends.
+
+Importing this package does not import torch; `Engine` does on first use.
+"""
+
+from opendream.engine.capabilities import BackendCapabilities
+from opendream.engine.types import (
+    GenerationRequest,
+    GenerationResult,
+    ImagePlan,
+    Plan,
+    Progress,
+    ReferenceImage,
+    RefSource,
+    SizeRequest,
+)
+
+__all__ = [
+    "BackendCapabilities",
+    "GenerationRequest",
+    "GenerationResult",
+    "ImagePlan",
+    "Plan",
+    "Progress",
+    "RefSource",
+    "ReferenceImage",
+    "SizeRequest",
+]
