@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     admin_token: str | None = None
+    blob_secret: str | None = None  # HMAC key for signed URLs; a fleet sets the same on every API host
     max_body_bytes: int = 64 * 1024 * 1024
     rate_limit_per_minute: int = 120
     max_queued_per_key: int = 100

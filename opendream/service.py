@@ -1,0 +1,183 @@
+"""Assembles the layers into running processes: `serve` (API, and a worker unless --no-worker)
+and `worker` (a worker only). The only module besides `api` and `worker` that wires layers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from opendream.bootstrap import blob_secret, demo_model_dir, ensure_first_key
+from opendream.catalog.models import MODELS
+from opendream.config import Settings
+from opendream.jobs.base import RequestStore
+from opendream.storage.base import BlobStore
+
+log = logging.getLogger("opendream")
+
+DEMO_BANNER = """
+************************************************************************************
+*  opendream is serving the TINY OFFLINE DEMO MODEL (%s).
+*  Its weights are random: every image it makes is NOISE. The API, queue, sizes,
+*  seeds and timings are real. Configure real weights with --model-dir or
+*  OPENDREAM_MODEL_DIR (a local diffusers directory, e.g. FLUX.2 [klein] 4B).
+************************************************************************************"""
+
+
+def engine_config(settings: Settings):  # -> EngineConfig; engine imported lazily (torch)
+    from opendream.engine.engine import EngineConfig
+    from opendream.engine.tiny import make_tiny
+
+    model_dir = settings.model_dir
+    backend = settings.backend
+    if model_dir is None:
+        model_dir = demo_model_dir(settings)
+        backend = "flux2-klein"
+        if not (model_dir / "model_index.json").exists():
+            log.warning("no weights configured: building the tiny offline demo model in %s", model_dir)
+            make_tiny(model_dir, family=backend)
+        log.warning(DEMO_BANNER, model_dir)
+    return EngineConfig(
+        backend=backend,
+        model_dir=Path(model_dir),
+        edit_model_dir=settings.edit_model_dir,
+        device=settings.device,
+        dtype=settings.dtype,
+        compile=settings.compile,
+        attention_backend=settings.attention_backend,
+        cpu_offload=settings.cpu_offload,
+        vae_tiling=settings.vae_tiling,
+        steps=settings.steps,
+        guidance=settings.guidance,
+        upscaler_dir=settings.upscaler_dir,
+        prompt_llm_dir=settings.prompt_llm_dir,
+    )
+
+
+async def open_state(settings: Settings) -> tuple[RequestStore, BlobStore]:
+    from opendream.jobs.store import SqlRequestStore
+    from opendream.storage.factory import open_blob_store
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SqlRequestStore(settings.resolved_database_url)
+    await store.start()
+    blobs = open_blob_store(
+        settings.resolved_storage_url,
+        public_base_url=settings.resolved_public_base_url,
+        secret=blob_secret(settings),
+        proxy=settings.proxy_downloads,
+    )
+    return store, blobs
+
+
+def worker_id(settings: Settings) -> str:
+    """Stable across restarts of the same data directory (so a restarted embedded server
+    requeues what it held at once); unique per host and device in a fleet unless given."""
+    if settings.worker_id:
+        return settings.worker_id
+    return f"{socket.gethostname()}:{settings.device}:{os.getpid() if settings.database_url else 'embedded'}"
+
+
+async def build_worker(settings: Settings, store: RequestStore, blobs: BlobStore):
+    from opendream.engine.engine import Engine
+    from opendream.worker.runner import Worker, WorkerOptions
+
+    config = await asyncio.to_thread(engine_config, settings)
+    engine = await asyncio.to_thread(Engine.load, config)
+    options = WorkerOptions(
+        worker_id=worker_id(settings),
+        model_ids=list(MODELS),
+        lease_s=settings.lease_s,
+        heartbeat_s=settings.heartbeat_s,
+        max_attempts=settings.max_attempts,
+        output_format=settings.output_format,
+        shutdown_grace_s=settings.shutdown_grace_s,
+        info={"backend": config.backend, "device": settings.device, "pid": os.getpid()},
+    )
+    log.info("worker %s ready: backend %s on %s", options.worker_id, config.backend, settings.device)
+    return Worker(store, blobs, engine, options)
+
+
+async def sweep_expired(settings: Settings, store: RequestStore, blobs: BlobStore) -> int:
+    """Retention: deletes the blobs of requests finished longer ago than the TTL, and expired
+    uploads. Idempotent, so every process may run it."""
+    now = datetime.now(UTC)
+    n = 0
+    for row in await store.finished_before(now - timedelta(seconds=settings.retention_s)):
+        await blobs.delete_prefix(f"requests/{row.id}/")
+        await store.mark_expired(row.id)
+        n += 1
+    for f in await store.expired_files(now):
+        await blobs.delete_prefix(f.blob_key)
+        await store.delete_file(f.id)
+    return n
+
+
+async def _sweep_forever(settings: Settings, store: RequestStore, blobs: BlobStore, stop: asyncio.Event) -> None:
+    interval = max(1.0, min(60.0, settings.retention_s / 4))
+    while not stop.is_set():
+        try:
+            await sweep_expired(settings, store, blobs)
+        except Exception:
+            log.exception("retention sweep failed; will retry")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+async def serve(settings: Settings, *, with_worker: bool = True) -> None:
+    import uvicorn
+
+    from opendream.api.app import create_app
+
+    store, blobs = await open_state(settings)
+    token = await ensure_first_key(settings, store)
+    if token:
+        path = settings.data_dir / "admin-token.txt"
+        print(f"\nCreated the first API key (also saved to {path}, mode 0600):\n{token}\n", flush=True)
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = [asyncio.create_task(_sweep_forever(settings, store, blobs, stop))]
+    worker = None
+    if with_worker:
+        worker = await build_worker(settings, store, blobs)
+        tasks.append(asyncio.create_task(worker.run(stop)))
+
+    app = create_app(settings, store, blobs, blob_secret=blob_secret(settings))
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    log.info("opendream listening on %s", settings.resolved_public_base_url)
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await store.close()
+
+
+async def run_worker(settings: Settings) -> None:
+    store, blobs = await open_state(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worker = await build_worker(settings, store, blobs)
+    try:
+        await asyncio.gather(worker.run(stop), _sweep_forever(settings, store, blobs, stop))
+    finally:
+        await store.close()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    try:
+        from opendream.observability.logging import configure_logging as configure
+    except ImportError:
+        logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        return
+    configure(level, os.environ.get("OPENDREAM_LOG_FORMAT", "text"))

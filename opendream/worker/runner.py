@@ -1,0 +1,259 @@
+"""The worker loop: claim a request, run the engine, store outputs, complete — and survive shutdown,
+lost leases and failures without losing a request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from opendream.catalog.models import get_model
+from opendream.catalog.requests import to_generation_request
+from opendream.engine.types import GenerationRequest, GenerationResult, Plan, Progress, ReferenceImage
+from opendream.inputs.validate import inspect_image
+from opendream.jobs.base import RequestRow, RequestStore, StoreUnavailable
+from opendream.storage.base import BlobStore
+from opendream.worker.encode import CONTENT_TYPES, OutputFormat, encode_image, output_key
+
+log = logging.getLogger("opendream.worker")
+
+
+class EngineLike(Protocol):
+    def plan(self, request: GenerationRequest) -> Plan: ...
+
+    def generate(
+        self,
+        plan: Plan,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_image: Callable[[int, Any], None] | None = None,
+    ) -> GenerationResult: ...
+
+
+class Aborted(Exception):
+    """Raised inside the engine's progress callback to stop a run whose lease was lost or whose
+    shutdown deadline passed."""
+
+
+@dataclass
+class WorkerOptions:
+    worker_id: str
+    model_ids: list[str]
+    lease_s: float = 30.0
+    heartbeat_s: float = 5.0
+    max_attempts: int = 3
+    output_format: OutputFormat = "png"
+    shutdown_grace_s: float = 30.0
+    idle_wait_s: float = 5.0
+    progress_interval_s: float = 0.1
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Run:
+    """State shared between the event loop and the engine thread for one request."""
+
+    row: RequestRow
+    abort_reason: str | None = None
+    latest_progress: Progress | None = None
+    progress_dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    outputs: dict[int, str] = field(default_factory=dict)
+
+
+class Worker:
+    def __init__(self, store: RequestStore, blobs: BlobStore, engine: EngineLike, options: WorkerOptions):
+        self.store = store
+        self.blobs = blobs
+        self.engine = engine
+        self.options = options
+        self.current: _Run | None = None
+        self.completed = 0
+
+    # the loop ---------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        opts = self.options
+        released = await self.store.release_worker(opts.worker_id)
+        if released:
+            log.warning("requeued %d request(s) this worker held before it stopped", released)
+        beat = asyncio.create_task(self._beat_forever(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    await self._step(stop)
+                except StoreUnavailable as exc:
+                    # The database is away (restart, network blip): keep the worker alive and
+                    # retry; leases make sure nothing is lost meanwhile.
+                    log.warning("database unavailable, retrying in %.0f s: %s", opts.idle_wait_s, exc)
+                    await _wait_any(stop, asyncio.sleep(opts.idle_wait_s))
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+
+    async def _step(self, stop: asyncio.Event) -> None:
+        opts = self.options
+        await self.store.reap_expired_leases(opts.max_attempts)
+        row = await self.store.claim(opts.worker_id, opts.model_ids, opts.lease_s)
+        if row is None:
+            await _wait_any(stop, self.store.wait_for_work(opts.idle_wait_s))
+            return
+        job = asyncio.create_task(self.run_one(row))
+        await _wait_any(stop, asyncio.shield(job))
+        if not job.done():
+            await self._finish_or_hand_back(job)
+
+    async def _finish_or_hand_back(self, job: asyncio.Task[None]) -> None:
+        """Shutdown during a request: give it the grace period, then stop it and requeue it."""
+        try:
+            await asyncio.wait_for(asyncio.shield(job), self.options.shutdown_grace_s)
+        except TimeoutError:
+            if self.current is not None:
+                self.current.abort_reason = "shutdown"
+            await job
+
+    async def _beat_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.store.worker_beat(self.options.worker_id, self._beat_info())
+            except Exception:  # a database blip must not kill the worker
+                log.exception("worker heartbeat failed")
+            await _wait_any(stop, asyncio.sleep(self.options.heartbeat_s))
+
+    def _beat_info(self) -> dict[str, Any]:
+        return {
+            **self.options.info,
+            "models": self.options.model_ids,
+            "busy": self.current.row.id if self.current else None,
+            "completed": self.completed,
+        }
+
+    # one request ------------------------------------------------------------------------------
+    async def run_one(self, row: RequestRow) -> None:
+        run = _Run(row=row)
+        self.current = run
+        loop = asyncio.get_running_loop()
+        lease = asyncio.create_task(self._keep_lease(run))
+        progress = asyncio.create_task(self._write_progress(run))
+        started = time.perf_counter()
+        try:
+            request = await self._load_request(row)
+            result = await asyncio.to_thread(self._generate, run, request, loop)
+        except Aborted:
+            await self._after_abort(run)
+            return
+        except Exception as exc:
+            log.exception("request %s failed", row.id)
+            await self.store.fail(row.id, self.options.worker_id, _reason(exc), {})
+            return
+        finally:
+            lease.cancel()
+            progress.cancel()
+            self.current = None
+        inference_ms = round((time.perf_counter() - started) * 1000)
+        outputs = [run.outputs[i] for i in sorted(run.outputs)]
+        metadata = {
+            **result.metadata,
+            "queue_ms": _queue_ms(row),
+            "inference_ms": inference_ms,
+            "attempts": row.attempts,
+            "output_format": self.options.output_format,
+        }
+        if await self.store.complete(row.id, self.options.worker_id, outputs, metadata):
+            self.completed += 1
+            log.info("request %s succeeded: %d image(s) in %d ms", row.id, len(outputs), inference_ms)
+        else:
+            log.warning("request %s finished after its lease was lost; another attempt owns it", row.id)
+
+    async def _load_request(self, row: RequestRow) -> GenerationRequest:
+        references = []
+        for key in row.input_blobs:
+            data = await self.blobs.get(key)
+            info = inspect_image(data)
+            references.append(ReferenceImage(data=data, width=info.width, height=info.height, format=info.format))
+        return to_generation_request(row.model_id, row.input, references)
+
+    def _generate(self, run: _Run, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> GenerationResult:
+        """Runs in a thread: the engine is blocking and must not hold the event loop."""
+        plan = self.engine.plan(request)
+
+        def on_progress(p: Progress) -> None:
+            if run.abort_reason:
+                raise Aborted(run.abort_reason)
+            run.latest_progress = p
+            loop.call_soon_threadsafe(run.progress_dirty.set)
+
+        def on_image(index: int, image: Any) -> None:
+            if run.abort_reason:
+                raise Aborted(run.abort_reason)
+            data = encode_image(image, self.options.output_format)
+            key = output_key(run.row.id, index, self.options.output_format)
+            ct = CONTENT_TYPES[self.options.output_format]
+            asyncio.run_coroutine_threadsafe(self.blobs.put(key, data, ct), loop).result()
+            run.outputs[index] = key
+
+        result = self.engine.generate(plan, on_progress=on_progress, on_image=on_image)
+        for index, image in enumerate(result.images):
+            if index not in run.outputs:  # an engine that does not call on_image
+                on_image(index, image)
+        result.metadata = {**plan.metadata, **result.metadata}
+        return result
+
+    async def _after_abort(self, run: _Run) -> None:
+        if run.abort_reason == "shutdown":
+            await self.store.release(run.row.id, self.options.worker_id)
+            log.warning("request %s handed back to the queue at shutdown", run.row.id)
+        else:
+            log.warning("request %s stopped: %s", run.row.id, run.abort_reason)
+
+    async def _keep_lease(self, run: _Run) -> None:
+        while True:
+            await asyncio.sleep(self.options.heartbeat_s)
+            try:
+                held = await self.store.heartbeat(run.row.id, self.options.worker_id, self.options.lease_s)
+            except Exception:
+                log.exception("lease heartbeat for %s failed; retrying", run.row.id)
+                continue
+            if not held:
+                run.abort_reason = "lease lost"
+                return
+
+    async def _write_progress(self, run: _Run) -> None:
+        while True:
+            await run.progress_dirty.wait()
+            run.progress_dirty.clear()
+            p = run.latest_progress
+            if p is not None:
+                with contextlib.suppress(Exception):
+                    await self.store.set_progress(
+                        run.row.id,
+                        self.options.worker_id,
+                        {"step": p.step, "steps": p.steps, "image": p.image, "images": p.images},
+                    )
+            await asyncio.sleep(self.options.progress_interval_s)
+
+
+async def _wait_any(stop: asyncio.Event, other: Any) -> None:
+    """Waits for `other` or for `stop`, whichever first; cancels whichever is left."""
+    stop_task = asyncio.create_task(stop.wait())
+    other_task = asyncio.ensure_future(other)
+    done, pending = await asyncio.wait({stop_task, other_task}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    for task in done:
+        if task is other_task and not task.cancelled() and task.exception():
+            raise task.exception()  # type: ignore[misc]
+
+
+def _queue_ms(row: RequestRow) -> int | None:
+    if row.started_at is None:
+        return None
+    return round((row.started_at - row.created_at).total_seconds() * 1000)
+
+
+def _reason(exc: Exception) -> str:
+    message = str(exc).strip() or type(exc).__name__
+    return f"Generation failed: {message}"
+
