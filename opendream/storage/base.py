@@ -1,4 +1,5 @@
-"""Blob storage contract: inputs and outputs under string keys, and the URLs clients fetch them by."""
+"""Blob storage contract: inputs and outputs under string keys, and the URLs clients fetch
+them by."""
 
 from __future__ import annotations
 
