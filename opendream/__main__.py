@@ -1,0 +1,3 @@
+from opendream.cli import main
+
+main()
