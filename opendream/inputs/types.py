@@ -54,3 +54,15 @@ class InputRejected(Exception):
 
     def __str__(self) -> str:
         return "; ".join(f"{p.loc}: {p.msg}" for p in self.problems)
+
+
+class InvalidImage(ValueError):
+    """Bytes that are not an acceptable image (wrong format, corrupt, too many pixels).
+
+    `type` is the problem type ("image_format", "image_corrupt", "image_too_many_pixels") and
+    `msg` the sentence shown to the client; the loader turns it into an `InputProblem`."""
+
+    def __init__(self, type: str, msg: str) -> None:
+        super().__init__(msg)
+        self.type = type
+        self.msg = msg
