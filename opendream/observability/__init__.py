@@ -1,0 +1,1 @@
+"""Metrics (Prometheus text) and structured logs carrying the request id."""
