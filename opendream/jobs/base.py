@@ -7,12 +7,18 @@ protocol's status/result vocabularies.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 Status = Literal["in_queue", "in_progress", "succeeded", "failed", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached right now (down, restarting, locked for too long). The API
+    answers 503 and the worker backs off; the cause is chained."""
 
 
 @dataclass
@@ -101,7 +107,9 @@ class RequestStore(ABC):
         """How many in_queue rows (for the same models) were created before this one."""
 
     @abstractmethod
-    async def list_for_owner(self, owner: str, limit: int = 50, before: str | None = None) -> list[RequestRow]: ...
+    async def list_for_owner(
+        self, owner: str, limit: int = 50, before: str | None = None
+    ) -> list[RequestRow]: ...
 
     @abstractmethod
     async def cancel(self, request_id: str, owner: str) -> tuple[bool, RequestRow | None]:
@@ -109,7 +117,9 @@ class RequestStore(ABC):
 
     # workers ---------------------------------------------------------------------------------
     @abstractmethod
-    async def claim(self, worker_id: str, model_ids: list[str], lease_s: float) -> RequestRow | None:
+    async def claim(
+        self, worker_id: str, model_ids: list[str], lease_s: float
+    ) -> RequestRow | None:
         """Atomically moves the oldest in_queue row of these models to in_progress for this
         worker (attempts + 1, started_at set on first start, lease_until = now + lease_s)."""
 
@@ -124,7 +134,9 @@ class RequestStore(ABC):
         """Extends the lease; False if this worker no longer owns the request."""
 
     @abstractmethod
-    async def set_progress(self, request_id: str, worker_id: str, progress: dict[str, Any]) -> bool: ...
+    async def set_progress(
+        self, request_id: str, worker_id: str, progress: dict[str, Any]
+    ) -> bool: ...
 
     @abstractmethod
     async def complete(
@@ -133,11 +145,19 @@ class RequestStore(ABC):
         """in_progress -> succeeded, guarded by worker_id; False if the worker lost the lease."""
 
     @abstractmethod
-    async def fail(self, request_id: str, worker_id: str, error: str, metadata: dict[str, Any]) -> bool: ...
+    async def fail(
+        self, request_id: str, worker_id: str, error: str, metadata: dict[str, Any]
+    ) -> bool: ...
 
     @abstractmethod
     async def release(self, request_id: str, worker_id: str) -> bool:
         """Hands an in_progress request back to the queue (graceful shutdown); attempts stay."""
+
+    async def release_worker(self, worker_id: str) -> int:
+        """Hands every in_progress request held by `worker_id` back to the queue (attempts stay
+        counted). A restarted embedded server keeps its worker id, so what it held when it was
+        killed runs again at once instead of waiting for the lease to expire."""
+        raise NotImplementedError
 
     @abstractmethod
     async def reap_expired_leases(self, max_attempts: int) -> int:
@@ -199,3 +219,10 @@ class RequestStore(ABC):
 
     @abstractmethod
     async def delete_file(self, file_id: str) -> None: ...
+
+    # change feed -----------------------------------------------------------------------------
+    def subscribe(self) -> AsyncIterator[str]:
+        """Ids of requests that changed (claimed, progress, finished, cancelled, requeued), as
+        they change; for server-sent events. A hint, not a log: readers re-read the row, and ids
+        may repeat or (when a reader falls far behind) be dropped."""
+        raise NotImplementedError
