@@ -130,12 +130,13 @@ _JA_NOUN_FIRST = (
 # "3개의 이미지", or "이미지 3개".
 _KO_NUMBER = rf"{num.DIGITS}|{num.alternation(num.KOREAN)}"
 _KO_NOUNS = "이미지|사진|그림|장면|일러스트|컷"
-_KO_SHEET = (
-    rf"(?<![가-힣\d])(?P<n>{_KO_NUMBER})\s*(?:장|컷)"
-    r"(?:면|의|을|를|만|씩|짜리|으로|로|이|은|도)?(?![가-힣])"
-)
+# Particles that may follow a Korean counter ("세 장을", "두 개를").
+_KO_PARTICLE = r"(?:의|을|를|만|씩|짜리|으로|로|이|은|도)?(?![가-힣])"
+_KO_SHEET = rf"(?<![가-힣\d])(?P<n>{_KO_NUMBER})\s*(?:장|컷)(?:면|{_KO_PARTICLE})"
 _KO_GENERIC = rf"(?<![가-힣\d])(?P<n>{_KO_NUMBER})\s*개의\s*(?:{_KO_NOUNS})"
-_KO_NOUN_FIRST = rf"(?:{_KO_NOUNS})(?:을|를)?\s*(?<![\d])(?P<n>{_KO_NUMBER})\s*(?:개|장)(?![가-힣])"
+_KO_NOUN_FIRST = (
+    rf"(?:{_KO_NOUNS})(?:을|를)?\s*(?<![\d])(?P<n>{_KO_NUMBER})\s*(?:개|장){_KO_PARTICLE}"
+)
 
 _EN_NUMBER = rf"{num.DIGITS}|{num.alternation(num.ENGLISH)}"
 
