@@ -1,0 +1,46 @@
+"""What the routes share: settings, the request table, the blob store, the URL-signing secret."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from opendream.config import Settings
+from opendream.jobs.base import RequestStore
+from opendream.storage.base import BlobStore
+
+log = logging.getLogger("opendream.api")
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    store: RequestStore
+    blobs: BlobStore
+    blob_secret: bytes
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.resolved_public_base_url
+
+    def request_urls(self, request_id: str) -> dict[str, str]:
+        base = f"{self.base_url}/v1/requests/{request_id}"
+        return {
+            "status_url": f"{base}/status",
+            "result_url": f"{base}/result",
+            "cancel_url": f"{base}/cancel",
+        }
+
+    async def delete_request_blobs(self, request_id: str) -> None:
+        """Best effort: a failure here is logged, never hides the error that led here."""
+        try:
+            await self.blobs.delete_prefix(f"requests/{request_id}/")
+        except Exception:
+            log.exception("could not delete the blobs of rejected request %s", request_id)
+
+
+def context(request: Request) -> AppContext:
+    """FastAPI dependency."""
+    return request.app.state.ctx

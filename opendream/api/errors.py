@@ -1,0 +1,237 @@
+"""The error envelope `{error_code, error_message, detail}` and the handlers that put every failure
+into it. No exception ever reaches a client as a traceback or a bare 500 page.
+
+Codes are the protocol's (400001, 400004, 404001, 422001, 429001, 500001) plus, for what the
+protocol does not name, HTTP status * 1000 + 1: 404002 (no such route), 405001, 413001, 415001,
+503001 (database unavailable), 403002 (bad blob signature).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from opendream.jobs.base import StoreUnavailable
+
+log = logging.getLogger("opendream.api")
+
+UNKNOWN_MODEL = 400001
+BAD_TOKEN = 400004
+NOT_FOUND = 404001
+NO_ROUTE = 404002
+INVALID_INPUT = 422001
+RATE_LIMITED = 429001
+INTERNAL = 500001
+UNAVAILABLE = 503001
+
+
+class ErrorBody(BaseModel):
+    """Every error answer has this shape."""
+
+    error_code: int
+    error_message: str
+    detail: Any = None
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: int,
+        message: str,
+        detail: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def invalid_input(problems: list[dict[str, Any]], message: str | None = None) -> ApiError:
+    if message is not None:
+        return ApiError(422, INVALID_INPUT, message, detail=problems)
+    n = len(problems)
+    fields = ", ".join(dict.fromkeys(_loc_name(p.get("loc", [])) for p in problems))
+    message = (
+        f"The input does not match the model's schema ({n} problem{'s' * (n != 1)}: {fields})."
+    )
+    return ApiError(422, INVALID_INPUT, message, detail=problems)
+
+
+def not_found(request_id: str | None = None) -> ApiError:
+    what = f"request {request_id!r}" if request_id else "request"
+    return ApiError(404, NOT_FOUND, f"No {what}: it is unknown, deleted or expired.")
+
+
+def envelope(status: int, code: int, message: str, detail: Any = None) -> JSONResponse:
+    body = {"error_code": code, "error_message": message, "detail": detail}
+    return JSONResponse(body, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _internal_error)
+
+
+async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+    response = envelope(exc.status, exc.code, exc.message, exc.detail)
+    response.headers.update(exc.headers)
+    return response
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [
+        {
+            "loc": list(e.get("loc", [])),
+            "msg": str(e.get("msg", "")),
+            "type": str(e.get("type", "")),
+            "input": _jsonable(e.get("input")),
+        }
+        for e in exc.errors()
+    ]
+    return await _api_error(_, invalid_input(problems))
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 404:
+        message = f"No route {request.method} {request.url.path}."
+        response = envelope(404, NO_ROUTE, message)
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}."
+        response = envelope(405, 405001, message)
+    else:
+        message = exc.detail if isinstance(exc.detail, str) else "HTTP error."
+        response = envelope(exc.status_code, exc.status_code * 1000 + 1, message)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+    log.warning("request table unavailable: %s", exc)
+    response = envelope(
+        503,
+        UNAVAILABLE,
+        "The service's database is unavailable right now; retry in a few seconds.",
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(500, INTERNAL, "Internal error; it has been logged.")
+
+
+def _loc_name(loc: list[Any]) -> str:
+    parts = [str(p) for p in loc[1:]] if loc[:1] == ["body"] else [str(p) for p in loc]
+    return ".".join(parts[:1]) or "body"
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+    return value
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Caps request bodies at `max_bytes`: by `Content-Length` up front, and by counting bytes as
+    they stream in (chunked uploads or a lying header). When the cap is crossed mid-stream the app
+    sees an exception from `receive`; whatever it then tries to answer is replaced by the 413."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._reject(send)
+            return
+
+        seen = 0
+        exceeded = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    exceeded = True
+                    raise BodyTooLarge()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                return  # the 413 below answers instead
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except BodyTooLarge:
+            pass
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        body = json.dumps(
+            {
+                "error_code": 413001,
+                "error_message": f"Request body too large: the limit is {self.max_bytes} bytes.",
+                "detail": {"max_bytes": self.max_bytes},
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
