@@ -8,6 +8,7 @@ read-only work says a plain BEGIN so readers never block writers.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,9 @@ def make_engine(url: str) -> AsyncEngine:
 def _sqlite_engine(u: URL) -> AsyncEngine:
     path = sqlite_path(u)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # A directory we cannot create shows up as "unable to open" (StoreUnavailable) on use.
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
         u,
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},

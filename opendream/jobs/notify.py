@@ -159,10 +159,16 @@ class PgListener:
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
         self._stopping = False
+        self._pid: int | None = None
 
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of the LISTEN connection (tests use it to kill the connection)."""
+        return self._pid
 
     async def ensure_started(self, wait_s: float = 5.0) -> None:
         if self._task is None:
@@ -196,6 +202,7 @@ class PgListener:
                 conn.add_termination_listener(lambda _c, ev=lost: ev.set())
                 await conn.add_listener(WORK_CHANNEL, self._on_notify)
                 await conn.add_listener(EVENTS_CHANNEL, self._on_notify)
+                self._pid = conn.get_server_pid()
                 self._connected.set()
                 backoff = 0.1
                 self._signals.work.ring()
@@ -206,6 +213,7 @@ class PgListener:
                 log.warning("LISTEN connection to PostgreSQL lost or refused: %s", e)
             finally:
                 self._connected.clear()
+                self._pid = None
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(conn.close(), 2)
