@@ -56,6 +56,8 @@ class AsyncClient:
         self._owns_http = http_client is None
         self._http = http_client or httpx.AsyncClient(timeout=timeout, trust_env=True)
         self._headers = {"User-Agent": protocol.USER_AGENT, **(headers or {})}
+        # The pause between retries; tests record it instead of waiting.
+        self._retry_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     # lifecycle -------------------------------------------------------------------------------
     async def close(self) -> None:
@@ -96,7 +98,7 @@ class AsyncClient:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if last or not (replay_safe or never_sent):
                     raise TransportError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-                await asyncio.sleep(self.retry.delay(attempt - 1))
+                await self._retry_sleep(self.retry.delay(attempt - 1))
                 continue
             if (
                 response.status_code < 400
@@ -106,7 +108,7 @@ class AsyncClient:
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             await response.aclose()
-            await asyncio.sleep(self.retry.delay(attempt - 1, retry_after))
+            await self._retry_sleep(self.retry.delay(attempt - 1, retry_after))
 
     async def _json(
         self, method: str, path: str, *, replay_safe: bool, **kwargs: Any

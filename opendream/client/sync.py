@@ -54,6 +54,8 @@ class Client:
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout, trust_env=True)
         self._headers = {"User-Agent": protocol.USER_AGENT, **(headers or {})}
+        # The pause between retries; tests record it instead of waiting.
+        self._retry_sleep: Callable[[float], None] = time.sleep
 
     # lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -94,7 +96,7 @@ class Client:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if last or not (replay_safe or never_sent):
                     raise TransportError(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
-                time.sleep(self.retry.delay(attempt - 1))
+                self._retry_sleep(self.retry.delay(attempt - 1))
                 continue
             if (
                 response.status_code < 400
@@ -104,7 +106,7 @@ class Client:
                 return response
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             response.close()
-            time.sleep(self.retry.delay(attempt - 1, retry_after))
+            self._retry_sleep(self.retry.delay(attempt - 1, retry_after))
 
     def _json(self, method: str, path: str, *, replay_safe: bool, **kwargs: Any) -> dict[str, Any]:
         response = self._send(method, self.base_url + path, replay_safe=replay_safe, **kwargs)
