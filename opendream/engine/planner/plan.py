@@ -46,8 +46,7 @@ def make_plan(
     series = request.mode != "edit"
     limit = _limit(request.max_images, user_refs) if series else 1
     enumeration = find_enumeration(prompt) if series else None
-    stated = find_stated_count(enumeration.preamble if enumeration else prompt)
-    stated_value = stated.value if stated else None
+    stated_value = _stated(prompt, enumeration)
 
     rewrite, optimize = _optimize(request, rewriter, prompt, limit, stated_value)
     if series:
@@ -99,6 +98,16 @@ def make_plan(
         seed=seed,
         metadata=metadata,
     )
+
+
+def _stated(prompt: str, enumeration: Enumeration | None) -> int | None:
+    """The count stated in the prompt. With an enumeration only its preamble counts ("1) two
+    photos on a desk 2) …" states no count), except for sequence words, the weakest sign of an
+    enumeration ("First, generate 4 images of a cat, then …")."""
+    found = find_stated_count(enumeration.preamble if enumeration else prompt)
+    if found is None and enumeration is not None and enumeration.style == "sequence":
+        found = find_stated_count(prompt)
+    return found.value if found else None
 
 
 def _limit(max_images: int, user_refs: int) -> int:
