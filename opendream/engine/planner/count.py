@@ -54,20 +54,20 @@ def _counted(language: str, words: Mapping[str, int], nouns: list[str]) -> _Rule
     return _Rule(language, re.compile(pattern, _FLAGS), words)
 
 
-# English nouns that name an image of the series.
+# English nouns that name an image of the series. Singular only where "one …" means one whole
+# image ("one image"); "in one scene" or "one view" says nothing about the count.
 _EN_IMAGE_NOUNS = num.words(
-    "image images picture pictures pic pics photo photos photograph photographs shot shots "
-    "panel panels frame frames scene scenes variation variations variant variants version versions "
-    "illustration illustrations render renders rendering renderings still stills slide slides "
-    "output outputs result results design designs option options concept concepts mockup mockups "
-    "drawing drawings artwork artworks wallpaper wallpapers thumbnail thumbnails sketch sketches "
-    "view views angle angles take takes"
+    "image images picture pictures pic pics photo photos photograph photographs "
+    "illustration illustrations render renders rendering renderings drawing drawings "
+    "artwork artworks wallpaper wallpapers shots panels frames scenes variations variants "
+    "versions stills slides outputs results designs options concepts mockups thumbnails "
+    "sketches views angles takes"
 )
+# Singular nouns in a hyphenated compound: "a 4-panel comic", "a six-frame storyboard".
+_EN_COMPOUND_NOUNS = num.words("panel frame shot scene slide page view angle part image photo")
 # Nouns that may also be things inside one image ("a wall with 3 posters"): they count only
 # right after a request verb ("create 3 posters").
-_EN_WEAK_NOUNS = num.words(
-    "poster posters painting paintings portrait portraits page pages card cards"
-)
+_EN_WEAK_NOUNS = num.words("poster posters painting paintings portrait portraits pages cards")
 _EN_VERBS = (
     "generate|create|make|draw|render|produce|design|paint|give me|show me|i want|i need|"
     "i'd like|we need|output|imagine|illustrate"
@@ -144,6 +144,15 @@ _EN_NUMBER = rf"{num.DIGITS}|{num.alternation(num.ENGLISH)}"
 _RULES: tuple[_Rule, ...] = (
     # English "Generate 3 images", "three different photos", "a 4-panel comic".
     _counted("en", num.ENGLISH, _EN_IMAGE_NOUNS),
+    # English hyphenated compounds: "a 4-panel comic", "six-frame storyboard".
+    _Rule(
+        "en",
+        re.compile(
+            rf"{_NUMBER_EDGE_BEFORE}(?P<n>{_EN_NUMBER})-(?:{num.alternation(_EN_COMPOUND_NOUNS)})\b",
+            _FLAGS,
+        ),
+        num.ENGLISH,
+    ),
     # English weak nouns only right after a request verb: "create 3 posters".
     _Rule(
         "en",

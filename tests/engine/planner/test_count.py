@@ -38,6 +38,10 @@ STATED: list[tuple[str, str, int | None]] = [
     ("en", "a couple dancing in Paris", None),
     ("en", "3 cats in 2 images", 2),
     ("en", "0 images of nothing", None),
+    ("en", "two cats and a dog together in one scene", None),
+    ("en", "a six-frame storyboard of a chase", 6),
+    ("en", "a single image of a lighthouse", 1),
+    ("en", "3 still bottles on a table", None),
     ("en", "an image of 5 apples on 1.5 m tall table", None),
     # Chinese
     ("zh", "生成4张海边日落的图片", 4),
