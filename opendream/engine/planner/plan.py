@@ -17,7 +17,7 @@ from opendream.engine.planner.prompts import PromptPlan, fit_prompts, plan_promp
 from opendream.engine.planner.references import edit_references, series_references
 from opendream.engine.planner.rewrite import PromptRewriter, Rewrite, ask_rewriter
 from opendream.engine.planner.seeds import image_seed, resolve_seed
-from opendream.engine.planner.sizes import delivered_size, run_size
+from opendream.engine.planner.sizes import Size, delivered_size, run_size
 from opendream.engine.types import GenerationRequest, ImagePlan, Plan, RefSource
 
 # Seedream's rule: user references plus generated images never exceed 15.
@@ -41,6 +41,10 @@ def make_plan(
     guidance: float | None = None,
     rng_seed_source: Callable[[], int] | None = None,
 ) -> Plan:
+    """Plan `request` within `caps`: how many images, each one's prompt, seed and references,
+    the delivered and run sizes, steps and guidance, and the facts behind each decision in
+    `plan.metadata` (count, prompts, optimize, size, seed, references). Never raises on odd
+    prompts; `rewriter` is consulted only in `standard` optimize mode."""
     prompt = request.prompt if isinstance(request.prompt, str) else ""
     user_refs = len(request.references)
     series = request.mode != "edit"
@@ -76,13 +80,7 @@ def make_plan(
         },
         "prompts": {**prompts.metadata, "per_image": list(prompts.prompts)},
         "optimize": optimize,
-        "size": {
-            "requested": str(size),
-            "source": size.source,
-            "run": f"{run_w}x{run_h}",
-            "upscale": run_w < size.width or run_h < size.height,
-            "resize": (run_w, run_h) != (size.width, size.height),
-        },
+        "size": _size_metadata(size, run_w, run_h),
         "seed": {"value": seed, "random": drawn, "per_image": SEED_DERIVATION},
         "references": _references_metadata(user_refs, caps.max_references, images),
     }
@@ -186,6 +184,16 @@ def _prompts(
             rewrite.prompts, count, prompt, "rewriter", "rewritten by the language model"
         )
     return plan_prompts(prompt, count, enumeration)
+
+
+def _size_metadata(size: Size, run_w: int, run_h: int) -> dict[str, Any]:
+    return {
+        "requested": str(size),
+        "source": size.source,
+        "run": f"{run_w}x{run_h}",
+        "upscale": run_w < size.width or run_h < size.height,
+        "resize": (run_w, run_h) != (size.width, size.height),
+    }
 
 
 def _references_metadata(
