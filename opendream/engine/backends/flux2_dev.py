@@ -1,0 +1,87 @@
+"""FLUX.2 [dev] (`Flux2Pipeline`): Mistral 3 vision-language text encoder, guidance-distilled
+(embedded guidance, no CFG pass), more references than klein, built-in prompt upsampling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from opendream.engine.backends.base import MEGAPIXEL, Backend, PipelineCall
+from opendream.engine.capabilities import BackendCapabilities
+from opendream.engine.devices import check_device, resolve_dtype_name, torch_dtype
+from opendream.engine.loading import load_pipeline
+from opendream.engine.speed import place_and_tune
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from opendream.engine.config import EngineConfig
+    from opendream.engine.rewriter import ChatModel
+
+
+class Flux2DevBackend(Backend):
+    name: ClassVar[str] = "flux2-dev"
+    # BFL: up to 10 reference images for FLUX.2 [dev].
+    max_references: ClassVar[int] = 10
+    max_pixels: ClassVar[int] = 4 * MEGAPIXEL
+    min_pixels: ClassVar[int] = 256 * 256
+
+    def __init__(self, pipe: Any, capabilities: BackendCapabilities, applied: dict[str, Any]):
+        super().__init__(capabilities, applied)
+        self.pipe = pipe
+
+    @classmethod
+    def load(cls, config: EngineConfig) -> Flux2DevBackend:
+        from diffusers import Flux2Pipeline
+
+        check_device(config.device)
+        dtype = resolve_dtype_name(config.device, config.dtype)
+        pipe = load_pipeline(
+            Flux2Pipeline, config.model_dir, ("Flux2Pipeline",), torch_dtype(dtype)
+        )
+        applied = place_and_tune(pipe, cls.speed_options(config))
+        capabilities = BackendCapabilities(
+            name=cls.name,
+            max_references=cls.max_references,
+            pixel_multiple=pipe.vae_scale_factor * 2,
+            min_pixels=cls.min_pixels,
+            max_pixels=cls.max_pixels,
+            default_steps=50,
+            default_guidance=4.0,
+            dtype=dtype,
+            can_generate_text=hasattr(pipe.text_encoder, "generate"),
+        )
+        return cls(pipe, capabilities, applied)
+
+    def pipeline_call(
+        self,
+        *,
+        prompt: str,
+        images: list[Image.Image],
+        width: int,
+        height: int,
+        steps: int,
+        guidance: float,
+        generator: Any,
+    ) -> PipelineCall:
+        # Prompt upsampling (`caption_upsample_temperature`) is not used here: in standard mode
+        # the planner's rewriter has already rewritten the prompt and recorded it.
+        return PipelineCall(
+            self.pipe,
+            {
+                "prompt": prompt,
+                "image": list(images) if images else None,
+                "width": width,
+                "height": height,
+                "num_inference_steps": steps,
+                "guidance_scale": guidance,
+                "generator": generator,
+                "output_type": "pil",
+            },
+        )
+
+    def chat_model(self) -> ChatModel | None:
+        from opendream.engine.rewriter import ProcessorChatModel
+
+        if not self.capabilities.can_generate_text:
+            return None
+        return ProcessorChatModel(self.pipe.text_encoder, self.pipe.tokenizer)

@@ -1,0 +1,94 @@
+"""FLUX.2 [klein] (`Flux2KleinPipeline`): Qwen3 text encoder, text-to-image and multi-reference
+editing in one model. The 4B/9B distilled checkpoints run in 4 steps without guidance; the
+`-base` checkpoints (config `is_distilled: false`) want ~50 steps with CFG."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from opendream.engine.backends.base import MEGAPIXEL, Backend, PipelineCall
+from opendream.engine.capabilities import BackendCapabilities
+from opendream.engine.devices import check_device, resolve_dtype_name, torch_dtype
+from opendream.engine.loading import load_pipeline
+from opendream.engine.speed import place_and_tune
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from opendream.engine.config import EngineConfig
+    from opendream.engine.rewriter import ChatModel
+
+
+class Flux2KleinBackend(Backend):
+    name: ClassVar[str] = "flux2-klein"
+    # BFL documents up to 4 reference images for klein.
+    max_references: ClassVar[int] = 4
+    max_pixels: ClassVar[int] = 4 * MEGAPIXEL
+    min_pixels: ClassVar[int] = 256 * 256
+
+    def __init__(self, pipe: Any, capabilities: BackendCapabilities, applied: dict[str, Any]):
+        super().__init__(capabilities, applied)
+        self.pipe = pipe
+
+    @classmethod
+    def load(cls, config: EngineConfig) -> Flux2KleinBackend:
+        from diffusers import Flux2KleinPipeline
+
+        check_device(config.device)
+        dtype = resolve_dtype_name(config.device, config.dtype)
+        pipe = load_pipeline(
+            Flux2KleinPipeline, config.model_dir, ("Flux2KleinPipeline",), torch_dtype(dtype)
+        )
+        applied = place_and_tune(pipe, cls.speed_options(config))
+        distilled = bool(pipe.config.get("is_distilled", False))
+        capabilities = BackendCapabilities(
+            name=cls.name,
+            max_references=cls.max_references,
+            pixel_multiple=pipe.vae_scale_factor * 2,
+            min_pixels=cls.min_pixels,
+            max_pixels=cls.max_pixels,
+            default_steps=4 if distilled else 50,
+            default_guidance=1.0 if distilled else 4.0,
+            dtype=dtype,
+            can_generate_text=_has_lm_head(pipe.text_encoder),
+        )
+        return cls(pipe, capabilities, applied)
+
+    def pipeline_call(
+        self,
+        *,
+        prompt: str,
+        images: list[Image.Image],
+        width: int,
+        height: int,
+        steps: int,
+        guidance: float,
+        generator: Any,
+    ) -> PipelineCall:
+        return PipelineCall(
+            self.pipe,
+            {
+                "prompt": prompt,
+                "image": list(images) if images else None,
+                "width": width,
+                "height": height,
+                "num_inference_steps": steps,
+                "guidance_scale": guidance,
+                "generator": generator,
+                "output_type": "pil",
+            },
+        )
+
+    def chat_model(self) -> ChatModel | None:
+        from opendream.engine.rewriter import CausalChatModel
+
+        if not self.capabilities.can_generate_text:
+            return None
+        # Qwen3 chat template; thinking off so the answer is the answer.
+        return CausalChatModel(
+            self.pipe.text_encoder, self.pipe.tokenizer, template_kwargs={"enable_thinking": False}
+        )
+
+
+def _has_lm_head(model: Any) -> bool:
+    return hasattr(model, "generate") and getattr(model, "lm_head", None) is not None
