@@ -52,6 +52,7 @@ _BLOCKED_V6 = tuple(
         "ff00::/8",  # multicast
     )
 )
+_NO_BRACKETS = str.maketrans("", "", "[]")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 
@@ -106,7 +107,7 @@ class AllowList:
             if not entry:
                 continue
             try:
-                networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+                networks.append(ipaddress.ip_network(entry.translate(_NO_BRACKETS), strict=False))
             except ValueError:
                 hosts.add(entry.rstrip("."))
         return cls(frozenset(hosts), tuple(networks))
