@@ -32,4 +32,4 @@ def test_to_int(token: str, table: dict[str, int] | None, value: int | None) -> 
 
 
 def test_alternation_tries_longer_words_first() -> None:
-    assert alternation(["five", "fifteen", "a.b"]) == r"fifteen|a\.b|five"
+    assert alternation(["five", "fifteen", "a.b"]) == r"fifteen|five|a\.b"
