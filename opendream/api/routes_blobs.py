@@ -17,9 +17,9 @@ from opendream.storage.signing import verify_blob_signature
 router = APIRouter(tags=["files"])
 
 
-@router.api_route(
+@router.head("/v1/blobs/{key:path}", include_in_schema=False, response_class=Response)
+@router.get(
     "/v1/blobs/{key:path}",
-    methods=["GET", "HEAD"],
     responses={
         200: {"content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}}},
         403: {"model": ErrorBody},
