@@ -112,7 +112,9 @@ def _ascii_host(hostname: str) -> str:
         host = hostname.encode("idna").decode("ascii").lower()
     except UnicodeError:
         raise FetchError("fetch_url", "The URL's host name is not a valid domain name.") from None
-    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    # The root label's dot changes nothing we rely on and must not reach SNI (RFC 6066).
+    host = host[:-1] if host.endswith(".") else host
+    labels = host.split(".")
     if (
         not host
         or len(host) > _MAX_HOST_CHARS

@@ -80,9 +80,9 @@ def zero_png(width: int, height: int) -> bytes:
 
 
 def noise_png(target_bytes: int) -> bytes:
-    """A PNG of random pixels stored uncompressed, close to `target_bytes` long."""
-    width = 1024
-    height = max(1, target_bytes // (1 + 3 * width))
+    """A square-ish PNG of random pixels stored uncompressed, at least `target_bytes` long."""
+    width = max(1, int((target_bytes / 3) ** 0.5))
+    height = max(1, -(-target_bytes // (1 + 3 * width)))
     raw = b"".join(b"\x00" + os.urandom(3 * width) for _ in range(height))
     return (
         b"\x89PNG\r\n\x1a\n"

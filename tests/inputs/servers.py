@@ -10,7 +10,8 @@ Each server runs in its own threads, so it works with any event loop (the test's
         policy = FetchPolicy(allow_list=LOOPBACK, ca_file=tls.ca_file)
 
 Routes: `image`, `route` (any status/headers/body), `redirect`, `slow` (a byte at a time),
-`endless` (never ends), `lying_length` (Content-Length that the body does not keep), `chunked`.
+`endless` (never ends), `lying_length` (Content-Length that the body does not keep), `chunked`,
+`together` (answers only when N requests wait at once).
 `server.requests` records (path, headers) of every request, e.g. to check the Host header."""
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ class Route:
     chunked: bool = False
     byte_interval_s: float = 0.0  # > 0: send the body one byte at a time, this far apart
     endless: bool = False  # send zeros until the client goes away
+    # Answer only once this many requests wait together: proves requests arrive concurrently.
+    barrier: threading.Barrier | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,10 @@ class ImageServer:
     def lying_length(self, path: str, data: bytes, announced: int) -> str:
         return self.route(path, Route(body=data, content_length=announced))
 
+    def together(self, path: str, data: bytes, parties: int) -> str:
+        """Serve `data` only when `parties` requests for it are in flight at the same time."""
+        return self.route(path, Route(body=data, barrier=threading.Barrier(parties)))
+
     def chunked(self, path: str, data: bytes) -> str:
         return self.route(path, Route(body=data, chunked=True, content_length=None))
 
@@ -264,6 +271,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def _answer(self, route: Route) -> None:
+        if route.barrier is not None:
+            try:
+                route.barrier.wait(timeout=10)
+            except threading.BrokenBarrierError:
+                route = Route(status=503, body=b"requests did not arrive together")
         self.send_response(route.status)
         for name, value in route.headers:
             self.send_header(name, value)
