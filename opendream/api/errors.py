@@ -2,8 +2,8 @@
 into it. No exception ever reaches a client as a traceback or a bare 500 page.
 
 Codes are the protocol's (400001, 400004, 404001, 422001, 429001, 500001) plus, for what the
-protocol does not name, HTTP status * 1000 + 1: 404002 (no such route), 405001, 413001, 415001,
-503001 (database unavailable), 403002 (bad blob signature).
+protocol does not name: 400002 (malformed request), 403002 (bad blob signature), 404002 (no such
+route), 405001, 413001, 415001, 503001 (database unavailable); other statuses s: s * 1000 + 1.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from opendream.jobs.base import StoreUnavailable
 log = logging.getLogger("opendream.api")
 
 UNKNOWN_MODEL = 400001
+MALFORMED = 400002
 BAD_TOKEN = 400004
 NOT_FOUND = 404001
 NO_ROUTE = 404002
@@ -108,15 +109,21 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    custom = exc.detail if isinstance(exc.detail, str) else None
     if exc.status_code == 404:
-        message = f"No route {request.method} {request.url.path}."
-        response = envelope(404, NO_ROUTE, message)
+        # Starlette's own "Not Found" means no route matched; a route's own 404 keeps its text.
+        message = custom if custom and custom != "Not Found" else None
+        response = envelope(
+            404, NO_ROUTE, message or f"No route {request.method} {request.url.path}."
+        )
     elif exc.status_code == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
         response = envelope(405, 405001, message)
+    elif exc.status_code == 400:
+        # e.g. FastAPI's "There was an error parsing the body"; 400001 means an unknown model.
+        response = envelope(400, MALFORMED, custom or "Malformed request.")
     else:
-        message = exc.detail if isinstance(exc.detail, str) else "HTTP error."
-        response = envelope(exc.status_code, exc.status_code * 1000 + 1, message)
+        response = envelope(exc.status_code, exc.status_code * 1000 + 1, custom or "HTTP error.")
     if exc.headers:
         response.headers.update(exc.headers)
     return response
