@@ -12,7 +12,9 @@ from tests.e2e.server import ServerProcess, link_demo_model
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, tiny_klein_dir: Path) -> Iterator[ServerProcess]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, tiny_klein_dir: Path
+) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("client-server")
     link_demo_model(data_dir, tiny_klein_dir)
     process = ServerProcess(data_dir=data_dir)

@@ -431,7 +431,8 @@ async function showResult(requestId) {
   gallery.replaceChildren();
   $("#gallery-card").hidden = false;
   const bars = $("#bars");
-  if (bars.children.length) renderBars({ images: bars.children.length }, result.status === "succeeded");
+  const count = result.status === "succeeded" ? Math.max(urls.length, bars.children.length) : bars.children.length;
+  if (count) renderBars({ images: count }, result.status === "succeeded");
   const note = [];
   if (result.status === "failed") note.push(`Failed: ${result.error || "unknown error"}`);
   else if (result.status === "cancelled") note.push("The request was cancelled.");
