@@ -69,8 +69,13 @@ async def load_images(
         resolve_upload=resolve_upload,
         resolver=resolver,
     )
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_load_one(i, uri, ctx)) for i, uri in enumerate(uris)]
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(_load_one(i, uri, ctx)) for i, uri in enumerate(uris)]
+    except ExceptionGroup as group_error:
+        # Only faults of our own (an upload store that fails) get here; the caller sees the
+        # first as itself rather than wrapped in a group. The other tasks are already cancelled.
+        raise group_error.exceptions[0] from None
     results = [t.result() for t in tasks]
     problems = [p for r in results if isinstance(r, list) for p in r]
     if problems:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import struct
-import warnings
 import zlib
 from typing import Literal
 
@@ -78,17 +77,15 @@ def inspect_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ValidatedImag
         raise InvalidImage(
             "image_format", f"{FORMAT_MESSAGE} Received {describe_other_format(data)}."
         )
+    # The pixel count is judged from our own reading of the header, before Pillow sees the file.
     if fmt == "png":
         exif = _check_png_structure(data)
+        declared = struct.unpack(">II", data[16:24])
+    else:
+        declared = _jpeg_frame_size(data)
+    _check_pixels(*declared, max_pixels)
     width, height, jpeg_exif = _open_header(data, fmt)
-    if width <= 0 or height <= 0:
-        raise InvalidImage("image_corrupt", f"The {fmt} header declares an empty image.")
-    if width * height > max_pixels:
-        raise InvalidImage(
-            "image_too_many_pixels",
-            f"The image declares {width}x{height} pixels, more than the {max_pixels} pixels "
-            "accepted (decompression bomb protection).",
-        )
+    _check_pixels(width, height, max_pixels)
     if fmt == "jpeg":
         _check_jpeg_scan(data)
         exif = jpeg_exif
@@ -100,13 +97,9 @@ def inspect_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> ValidatedImag
 def _open_header(data: bytes, fmt: str) -> tuple[int, int, bytes | None]:
     """Pillow reads only the header in `open`; `load` (never called here) would decode."""
     try:
-        with warnings.catch_warnings():
-            # Pillow warns above MAX_IMAGE_PIXELS and raises at twice that; we judge pixel counts
-            # ourselves, against our own limit, with a message of our own.
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data), formats=["PNG", "JPEG"]) as im:
-                width, height = im.size
-                exif = im.info.get("exif") if fmt == "jpeg" else None
+        with Image.open(io.BytesIO(data), formats=["PNG", "JPEG"]) as im:
+            width, height = im.size
+            exif = im.info.get("exif") if fmt == "jpeg" else None
     except Image.DecompressionBombError as exc:
         raise InvalidImage(
             "image_too_many_pixels",
@@ -117,6 +110,51 @@ def _open_header(data: bytes, fmt: str) -> tuple[int, int, bytes | None]:
             "image_corrupt", f"The {fmt} file is corrupt or truncated: {_short(exc)}"
         ) from None
     return int(width), int(height), exif if isinstance(exif, bytes) else None
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise InvalidImage("image_corrupt", "The image header declares an empty image.")
+    if width * height > max_pixels:
+        raise InvalidImage(
+            "image_too_many_pixels",
+            f"The image declares {width}x{height} pixels, more than the {max_pixels} pixels "
+            "accepted (decompression bomb protection).",
+        )
+
+
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0..SOF15
+_JPEG_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD9)})  # TEM, RSTn, SOI
+
+
+def _jpeg_frame_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the first frame header, walking segment lengths only."""
+    pos = 2
+    end = len(data)
+    while pos + 4 <= end:
+        if data[pos] != 0xFF:
+            raise InvalidImage("image_corrupt", "The jpeg file is corrupt (a marker is missing).")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _JPEG_STANDALONE_MARKERS:
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
+            break
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if length < 2 or pos + 2 + length > end:
+            raise InvalidImage(
+                "image_corrupt", "The jpeg file is truncated (a segment runs past the end)."
+            )
+        if marker in _JPEG_FRAME_MARKERS:
+            if length < 7:
+                raise InvalidImage("image_corrupt", "The jpeg frame header is malformed.")
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        pos += 2 + length
+    raise InvalidImage("image_corrupt", "The jpeg file has no frame header.")
 
 
 def _check_png_structure(data: bytes) -> bytes | None:

@@ -310,3 +310,30 @@ async def test_ipv6_loopback_server(tls: TLSFiles, policy: FetchPolicy) -> None:
         assert refused.type == "fetch_refused_address"
     finally:
         server.stop()
+
+
+async def test_proxies_from_the_environment_are_ignored(
+    http_server: ImageServer, policy: FetchPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9/")  # nothing there
+    url = http_server.image("/a.png", IMAGE)
+    assert await fetch_url(url, policy) == IMAGE
+
+
+async def test_a_server_that_never_finishes_the_tls_handshake_times_out(
+    policy: FetchPolicy,
+) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accept TCP, never speak TLS
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        error = await fetch_error(
+            f"https://localhost:{port}/a.png", replace(policy, connect_timeout_s=0.3)
+        )
+    finally:
+        server.close()
+    assert error.type == "fetch_timeout"
+    assert "Connecting" in error.msg

@@ -215,3 +215,47 @@ async def test_long_urls_are_shortened_in_problems(policy: FetchPolicy) -> None:
         await load_images([url], (), policy)
     shown = caught.value.problems[0].input
     assert isinstance(shown, str) and len(shown) < 400 and shown.endswith("(5018 chars)")
+
+
+async def test_a_failing_upload_store_is_a_server_fault_not_a_rejection(
+    http_server: ImageServer, policy: FetchPolicy, edit_rules: tuple[ImageRule, ...]
+) -> None:
+    async def broken(file_id: str) -> bytes | None:
+        raise ConnectionError("database is down")
+
+    slow = http_server.slow("/slow.png", png(), byte_interval_s=0.5)
+    with pytest.raises(ConnectionError, match="database is down"):
+        await load_images([slow, upload_uri("x")], edit_rules, policy, resolve_upload=broken)
+
+
+async def test_each_kind_of_bad_image_served_over_https(
+    https_server: ImageServer, policy: FetchPolicy, edit_sequential_rules: tuple[ImageRule, ...]
+) -> None:
+    from tests.inputs.images import webp, zero_png
+
+    good = png(200, 100)
+    served = {
+        "/gif": gif(),
+        "/webp": webp(),
+        "/html": b"<!doctype html><title>login</title>",
+        "/truncated.png": good[: len(good) // 2],
+        "/bomb.png": zero_png(12000, 12000),
+        "/tiny.png": png(8, 8),
+        "/tall.jpg": jpeg(20, 400),
+        "/giant.png": zero_png(7000, 3000),
+        "/good.png": good,
+    }
+    urls = [https_server.image(path, data) for path, data in served.items()]
+    problems = await rejected(urls, edit_sequential_rules, policy)
+    assert [(i, t) for i, t, _ in problems] == [
+        (0, "image_format"),
+        (1, "image_format"),
+        (2, "image_format"),
+        (3, "image_corrupt"),
+        (4, "image_too_many_pixels"),
+        (5, "width_pixels"),
+        (6, "aspect_ratio"),
+        (7, "width_pixels"),
+    ]
+    assert "GIF" in problems[0][2] and "WEBP" in problems[1][2] and "HTML" in problems[2][2]
+    assert problems[7][2] == LARGE

@@ -72,6 +72,7 @@ def test_corrupt_files_are_refused(data: bytes) -> None:
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.filterwarnings("error")
 def test_a_decompression_bomb_is_refused_from_its_header() -> None:
     side = int(MAX_PIXELS**0.5) + 1
     bomb = zero_png(side, side)  # under a megabyte of file, 90 megapixels of image
@@ -84,6 +85,28 @@ def test_a_decompression_bomb_is_refused_from_its_header() -> None:
     with pytest.raises(InvalidImage) as caught:
         inspect_image(huge)
     assert caught.value.type == "image_too_many_pixels"
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A real small JPEG whose frame header is rewritten to claim another size."""
+    data = bytearray(jpeg(16, 16))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.filterwarnings("error")  # and Pillow's bomb warning never fires
+@pytest.mark.parametrize(("width", "height"), [(65000, 65000), (10000, 9000), (9460, 9460)])
+def test_a_jpeg_bomb_is_refused_from_its_frame_header(width: int, height: int) -> None:
+    with pytest.raises(InvalidImage) as caught:
+        inspect_image(jpeg_declaring(width, height))
+    assert caught.value.type == "image_too_many_pixels"
+    assert f"{width}x{height}" in caught.value.msg
+
+
+def test_a_jpeg_with_an_edited_but_acceptable_size_reports_it() -> None:
+    image = inspect_image(jpeg_declaring(5000, 4000))
+    assert (image.width, image.height) == (5000, 4000)
 
 
 @pytest.mark.parametrize(("orientation", "swapped"), [(1, False), (3, False), (6, True), (8, True)])
