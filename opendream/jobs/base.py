@@ -223,6 +223,8 @@ class RequestStore(ABC):
     # change feed -----------------------------------------------------------------------------
     def subscribe(self) -> AsyncIterator[str]:
         """Ids of requests that changed (claimed, progress, finished, cancelled, requeued), as
-        they change; for server-sent events. A hint, not a log: readers re-read the row, and ids
-        may repeat or (when a reader falls far behind) be dropped."""
+        they change; for server-sent events. Registered when called (subscribe, then read the
+        row: nothing in between is missed); close it with `aclose()`. A hint, not a log:
+        readers re-read the row, and ids may repeat or (when a reader falls far behind) be
+        dropped."""
         raise NotImplementedError

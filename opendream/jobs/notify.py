@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -96,21 +96,51 @@ class EventBus:
         with contextlib.suppress(asyncio.QueueFull):
             q.put_nowait(item)
 
-    async def subscribe(self) -> AsyncIterator[str]:
-        q: asyncio.Queue[str] = asyncio.Queue(self.MAX_QUEUED)
-        entry = (asyncio.get_running_loop(), q)
+    def subscribe(self, before_first: Callable[[], Awaitable[None]] | None = None) -> Subscription:
+        """Registers at once (not on first iteration), so nothing published after this call is
+        missed: subscribe first, then read the row."""
+        return Subscription(self, before_first)
+
+    def _add(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]) -> None:
         with self._lock:
             self._subs.add(entry)
-        try:
-            while True:
-                yield await q.get()
-        finally:
-            with self._lock:
-                self._subs.discard(entry)
+
+    def _remove(self, entry: tuple[asyncio.AbstractEventLoop, asyncio.Queue[str]]) -> None:
+        with self._lock:
+            self._subs.discard(entry)
 
     @property
     def subscribers(self) -> int:
         return len(self._subs)
+
+
+class Subscription:
+    """An async iterator of changed request ids; `aclose()` (or `async with`) unsubscribes."""
+
+    def __init__(self, bus: EventBus, before_first: Callable[[], Awaitable[None]] | None) -> None:
+        self._bus = bus
+        self._before_first = before_first
+        self._queue: asyncio.Queue[str] = asyncio.Queue(EventBus.MAX_QUEUED)
+        self._entry = (asyncio.get_running_loop(), self._queue)
+        bus._add(self._entry)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> str:
+        if self._before_first is not None:
+            hook, self._before_first = self._before_first, None
+            await hook()
+        return await self._queue.get()
+
+    async def aclose(self) -> None:
+        self._bus._remove(self._entry)
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 class Signals:
@@ -158,6 +188,7 @@ class PgListener:
         self._signals = signals
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._first_try = asyncio.Event()  # set once the first connection attempt is over
         self._stopping = False
         self._pid: int | None = None
 
@@ -173,8 +204,10 @@ class PgListener:
     async def ensure_started(self, wait_s: float = 5.0) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="opendream-pg-listener")
+            # Wait for the first attempt only: a database that is down must not stall callers
+            # (they get StoreUnavailable from their own query), and reconnects go on behind.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._connected.wait(), wait_s)
+                await asyncio.wait_for(self._first_try.wait(), wait_s)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -204,6 +237,7 @@ class PgListener:
                 await conn.add_listener(EVENTS_CHANNEL, self._on_notify)
                 self._pid = conn.get_server_pid()
                 self._connected.set()
+                self._first_try.set()
                 backoff = 0.1
                 self._signals.work.ring()
                 await self._watch(conn, lost)
@@ -212,6 +246,7 @@ class PgListener:
             except Exception as e:  # any failure: drop the connection and try again
                 log.warning("LISTEN connection to PostgreSQL lost or refused: %s", e)
             finally:
+                self._first_try.set()
                 self._connected.clear()
                 self._pid = None
                 if conn is not None:

@@ -41,6 +41,7 @@ from opendream.jobs.notify import (
     WORK_CHANNEL,
     PgListener,
     Signals,
+    Subscription,
     local_signals,
     mark_seen,
     seen_for,
@@ -634,11 +635,13 @@ class SqlRequestStore(RequestStore):
         await self._update_count(sa.delete(files).where(files.c.id == file_id))
 
     # change feed -----------------------------------------------------------------------------
-    async def subscribe(self) -> AsyncIterator[str]:  # type: ignore[override]
-        if self._listener is not None:
-            await self._listener.ensure_started()
-        async for request_id in self._signals.events.subscribe():
-            yield request_id
+    def subscribe(self) -> Subscription:
+        """Ids of requests changed by any store on this database (on SQLite: in this process).
+        Registered when called; iterate with `async for`, stop with `aclose()` or `async with`.
+        PostgreSQL: heard on the LISTEN connection that `start()` opens."""
+        return self._signals.events.subscribe(
+            self._listener.ensure_started if self._listener else None
+        )
 
 
 def open_store(url: str) -> RequestStore:
