@@ -188,9 +188,11 @@ async def fetch_url(
         try:
             response = await _one_hop(current, policy, allow, resolver, too_large)
         except FetchError as exc:
-            if hop:
-                exc.msg = f"After a redirect to {_shorten(current)}: {exc.msg}"
-            raise
+            if not hop:
+                raise
+            raise FetchError(
+                exc.type, f"After a redirect to {_shorten(current)}: {exc.msg}"
+            ) from None
         if response.status in _REDIRECTS:
             location = response.header("location")
             if not location:

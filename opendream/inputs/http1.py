@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from opendream.inputs.errors import FetchError
+
+T = TypeVar("T")
 
 _MAX_HEAD_BYTES = 64 * 1024
 _MAX_HEADERS = 100
@@ -130,7 +134,7 @@ class _Reader:
         self.timeout_s = timeout_s
         self.target = target
 
-    async def bounded(self, awaitable):  # type: ignore[no-untyped-def]
+    async def bounded(self, awaitable: Awaitable[T]) -> T:
         try:
             async with asyncio.timeout(self.timeout_s):
                 return await awaitable
