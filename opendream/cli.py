@@ -11,7 +11,9 @@ import typer
 
 from opendream.config import Settings, load_settings
 
-app = typer.Typer(help="opendream: a self-hosted Seedream 4.0 compatible image service.", no_args_is_help=True)
+app = typer.Typer(
+    help="opendream: a self-hosted Seedream 4.0 compatible image service.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 models_app = typer.Typer(help="Model directories.", no_args_is_help=True)
 db_app = typer.Typer(help="The request database.", no_args_is_help=True)
@@ -19,8 +21,12 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="State directory [env OPENDREAM_DATA_DIR].")]  # noqa: UP045
-Config = Annotated[Optional[Path], typer.Option("--config", help="TOML settings file [env OPENDREAM_CONFIG].")]  # noqa: UP045
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="State directory [env OPENDREAM_DATA_DIR].")
+]
+Config = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file [env OPENDREAM_CONFIG].")
+]
 
 
 def _settings(config: Path | None, **flags: object) -> Settings:
@@ -36,16 +42,31 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Bind address.")] = None,  # noqa: UP045
     port: Annotated[Optional[int], typer.Option(help="Port.")] = None,  # noqa: UP045
     data_dir: DataDir = None,
-    model_dir: Annotated[Optional[Path], typer.Option(help="Local diffusers model directory.")] = None,  # noqa: UP045
-    backend: Annotated[Optional[str], typer.Option(help="flux2-klein | flux2-dev | qwen-image.")] = None,  # noqa: UP045
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Local diffusers model directory.")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="flux2-klein | flux2-dev | qwen-image.")
+    ] = None,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:N.")] = None,  # noqa: UP045
-    no_worker: Annotated[bool, typer.Option("--no-worker", help="API only (fleet deployments).")] = False,
+    no_worker: Annotated[
+        bool, typer.Option("--no-worker", help="API only (fleet deployments).")
+    ] = False,
     config: Config = None,
 ) -> None:
     """Start the API and (unless --no-worker) an in-process worker."""
-    from opendream.service import configure_logging, serve as run
+    from opendream.service import configure_logging
+    from opendream.service import serve as run
 
-    settings = _settings(config, host=host, port=port, data_dir=data_dir, model_dir=model_dir, backend=backend, device=device)
+    settings = _settings(
+        config,
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        model_dir=model_dir,
+        backend=backend,
+        device=device,
+    )
     configure_logging()
     asyncio.run(run(settings, with_worker=settings.worker and not no_worker))
 
@@ -54,7 +75,9 @@ def serve(
 def worker(
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:N.")] = None,  # noqa: UP045
     data_dir: DataDir = None,
-    model_dir: Annotated[Optional[Path], typer.Option(help="Local diffusers model directory.")] = None,  # noqa: UP045
+    model_dir: Annotated[
+        Path | None, typer.Option(help="Local diffusers model directory.")
+    ] = None,
     config: Config = None,
 ) -> None:
     """Run a worker only (one per GPU)."""
@@ -87,7 +110,11 @@ def keys_create(
     from opendream.api.auth import hash_token, new_token
 
     token = new_token()
-    key = asyncio.run(_with_store(_settings(config, data_dir=data_dir), lambda s: s.create_key(name, hash_token(token))))
+    key = asyncio.run(
+        _with_store(
+            _settings(config, data_dir=data_dir), lambda s: s.create_key(name, hash_token(token))
+        )
+    )
     typer.echo(f"created key {key.id} ({name}); the token is shown only now:")
     typer.echo(token)
 
@@ -102,7 +129,11 @@ def keys_list(data_dir: DataDir = None, config: Config = None) -> None:
 
 
 @keys_app.command("revoke")
-def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or name.")], data_dir: DataDir = None, config: Config = None) -> None:
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="Key id or name.")],
+    data_dir: DataDir = None,
+    config: Config = None,
+) -> None:
     """Revoke a key: its token stops working at once."""
     ok = asyncio.run(_with_store(_settings(config, data_dir=data_dir), lambda s: s.revoke_key(key)))
     if not ok:
@@ -114,7 +145,9 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="Key id or name.")], dat
 @models_app.command("make-tiny")
 def models_make_tiny(
     directory: Annotated[Path, typer.Argument(help="Where to write the pipeline.")],
-    family: Annotated[str, typer.Option(help="flux2-klein | flux2-dev | qwen-image")] = "flux2-klein",
+    family: Annotated[
+        str, typer.Option(help="flux2-klein | flux2-dev | qwen-image")
+    ] = "flux2-klein",
 ) -> None:
     """Build a tiny randomly initialised pipeline of the real classes, offline."""
     from opendream.engine.tiny import make_tiny

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 
 class Settings(BaseSettings):
@@ -24,7 +29,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     admin_token: str | None = None
-    blob_secret: str | None = None  # HMAC key for signed URLs; a fleet sets the same on every API host
+    blob_secret: str | None = (
+        None  # HMAC key for signed URLs; a fleet sets the same on every API host
+    )
     max_body_bytes: int = 64 * 1024 * 1024
     rate_limit_per_minute: int = 120
     max_queued_per_key: int = 100
@@ -85,7 +92,9 @@ class Settings(BaseSettings):
     # derived ---------------------------------------------------------------------------------
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'opendream.db').resolve()}"
+        return (
+            self.database_url or f"sqlite+aiosqlite:///{(self.data_dir / 'opendream.db').resolve()}"
+        )
 
     @property
     def resolved_storage_url(self) -> str:

@@ -40,7 +40,9 @@ def engine_config(settings: Settings):  # -> EngineConfig; engine imported lazil
         model_dir = demo_model_dir(settings)
         backend = "flux2-klein"
         if not (model_dir / "model_index.json").exists():
-            log.warning("no weights configured: building the tiny offline demo model in %s", model_dir)
+            log.warning(
+                "no weights configured: building the tiny offline demo model in %s", model_dir
+            )
             make_tiny(model_dir, family=backend)
         log.warning(DEMO_BANNER, model_dir)
     return EngineConfig(
@@ -81,7 +83,8 @@ def worker_id(settings: Settings) -> str:
     requeues what it held at once); unique per host and device in a fleet unless given."""
     if settings.worker_id:
         return settings.worker_id
-    return f"{socket.gethostname()}:{settings.device}:{os.getpid() if settings.database_url else 'embedded'}"
+    instance = os.getpid() if settings.database_url else "embedded"
+    return f"{socket.gethostname()}:{settings.device}:{instance}"
 
 
 async def build_worker(settings: Settings, store: RequestStore, blobs: BlobStore):
@@ -100,7 +103,9 @@ async def build_worker(settings: Settings, store: RequestStore, blobs: BlobStore
         shutdown_grace_s=settings.shutdown_grace_s,
         info={"backend": config.backend, "device": settings.device, "pid": os.getpid()},
     )
-    log.info("worker %s ready: backend %s on %s", options.worker_id, config.backend, settings.device)
+    log.info(
+        "worker %s ready: backend %s on %s", options.worker_id, config.backend, settings.device
+    )
     return Worker(store, blobs, engine, options)
 
 
@@ -119,7 +124,9 @@ async def sweep_expired(settings: Settings, store: RequestStore, blobs: BlobStor
     return n
 
 
-async def _sweep_forever(settings: Settings, store: RequestStore, blobs: BlobStore, stop: asyncio.Event) -> None:
+async def _sweep_forever(
+    settings: Settings, store: RequestStore, blobs: BlobStore, stop: asyncio.Event
+) -> None:
     interval = max(1.0, min(60.0, settings.retention_s / 4))
     while not stop.is_set():
         try:
@@ -139,9 +146,13 @@ async def serve(settings: Settings, *, with_worker: bool = True) -> None:
     token = await ensure_first_key(settings, store)
     if token:
         path = settings.data_dir / "admin-token.txt"
-        print(f"\nCreated the first API key (also saved to {path}, mode 0600):\n{token}\n", flush=True)
+        print(
+            f"\nCreated the first API key (also saved to {path}, mode 0600):\n{token}\n", flush=True
+        )
     stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = [asyncio.create_task(_sweep_forever(settings, store, blobs, stop))]
+    tasks: list[asyncio.Task[None]] = [
+        asyncio.create_task(_sweep_forever(settings, store, blobs, stop))
+    ]
     worker = None
     if with_worker:
         worker = await build_worker(settings, store, blobs)
@@ -149,7 +160,12 @@ async def serve(settings: Settings, *, with_worker: bool = True) -> None:
 
     app = create_app(settings, store, blobs, blob_secret=blob_secret(settings))
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="off"
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
     )
     server = uvicorn.Server(config)
     log.info("opendream listening on %s", settings.resolved_public_base_url)
@@ -178,6 +194,8 @@ def configure_logging(level: str = "INFO") -> None:
     try:
         from opendream.observability.logging import configure_logging as configure
     except ImportError:
-        logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
         return
     configure(level, os.environ.get("OPENDREAM_LOG_FORMAT", "text"))

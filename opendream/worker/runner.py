@@ -11,10 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from opendream.catalog.models import get_model
 from opendream.catalog.requests import to_generation_request
-from opendream.engine.types import GenerationRequest, GenerationResult, Plan, Progress, ReferenceImage
-from opendream.inputs.validate import inspect_image
+from opendream.engine.types import (
+    GenerationRequest,
+    GenerationResult,
+    Plan,
+    Progress,
+    ReferenceImage,
+)
+from opendream.inputs import inspect_image
 from opendream.jobs.base import RequestRow, RequestStore, StoreUnavailable
 from opendream.storage.base import BlobStore
 from opendream.worker.encode import CONTENT_TYPES, OutputFormat, encode_image, output_key
@@ -64,7 +69,9 @@ class _Run:
 
 
 class Worker:
-    def __init__(self, store: RequestStore, blobs: BlobStore, engine: EngineLike, options: WorkerOptions):
+    def __init__(
+        self, store: RequestStore, blobs: BlobStore, engine: EngineLike, options: WorkerOptions
+    ):
         self.store = store
         self.blobs = blobs
         self.engine = engine
@@ -86,7 +93,9 @@ class Worker:
                 except StoreUnavailable as exc:
                     # The database is away (restart, network blip): keep the worker alive and
                     # retry; leases make sure nothing is lost meanwhile.
-                    log.warning("database unavailable, retrying in %.0f s: %s", opts.idle_wait_s, exc)
+                    log.warning(
+                        "database unavailable, retrying in %.0f s: %s", opts.idle_wait_s, exc
+                    )
                     await _wait_any(stop, asyncio.sleep(opts.idle_wait_s))
         finally:
             beat.cancel()
@@ -163,19 +172,27 @@ class Worker:
         }
         if await self.store.complete(row.id, self.options.worker_id, outputs, metadata):
             self.completed += 1
-            log.info("request %s succeeded: %d image(s) in %d ms", row.id, len(outputs), inference_ms)
+            log.info(
+                "request %s succeeded: %d image(s) in %d ms", row.id, len(outputs), inference_ms
+            )
         else:
-            log.warning("request %s finished after its lease was lost; another attempt owns it", row.id)
+            log.warning(
+                "request %s finished after its lease was lost; another attempt owns it", row.id
+            )
 
     async def _load_request(self, row: RequestRow) -> GenerationRequest:
         references = []
         for key in row.input_blobs:
             data = await self.blobs.get(key)
             info = inspect_image(data)
-            references.append(ReferenceImage(data=data, width=info.width, height=info.height, format=info.format))
+            references.append(
+                ReferenceImage(data=data, width=info.width, height=info.height, format=info.format)
+            )
         return to_generation_request(row.model_id, row.input, references)
 
-    def _generate(self, run: _Run, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> GenerationResult:
+    def _generate(
+        self, run: _Run, request: GenerationRequest, loop: asyncio.AbstractEventLoop
+    ) -> GenerationResult:
         """Runs in a thread: the engine is blocking and must not hold the event loop."""
         plan = self.engine.plan(request)
 
@@ -212,7 +229,9 @@ class Worker:
         while True:
             await asyncio.sleep(self.options.heartbeat_s)
             try:
-                held = await self.store.heartbeat(run.row.id, self.options.worker_id, self.options.lease_s)
+                held = await self.store.heartbeat(
+                    run.row.id, self.options.worker_id, self.options.lease_s
+                )
             except Exception:
                 log.exception("lease heartbeat for %s failed; retrying", run.row.id)
                 continue
@@ -256,4 +275,3 @@ def _queue_ms(row: RequestRow) -> int | None:
 def _reason(exc: Exception) -> str:
     message = str(exc).strip() or type(exc).__name__
     return f"Generation failed: {message}"
-

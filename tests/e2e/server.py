@@ -52,7 +52,17 @@ class ServerProcess:
         }
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "opendream", "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
+            [
+                sys.executable,
+                "-m",
+                "opendream",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.args,
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -60,7 +70,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.read_log()[-4000:]}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}:\n{self.read_log()[-4000:]}"
+                )
             try:
                 if httpx.get(f"{self.base_url}/readyz", timeout=1.0).status_code == 200:
                     return
@@ -85,7 +97,9 @@ class ServerProcess:
 
     def client(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(
-            base_url=self.base_url, headers={"Authorization": f"Bearer {token or self.token}"}, timeout=30.0
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token or self.token}"},
+            timeout=30.0,
         )
 
 
