@@ -171,9 +171,13 @@ def mark_seen(hub: WakeHub) -> None:
     last_seen.set((id(hub), hub.count))
 
 
-def seen_for(hub: WakeHub) -> int:
+def seen_for(hub: WakeHub, fallback: int | None = None) -> int:
+    """The mark this task left; else `fallback` (the store's last claim by any task, for
+    callers that claim in a child task, e.g. under asyncio.wait_for); else now."""
     v = last_seen.get()
-    return v[1] if v is not None and v[0] == id(hub) else hub.count
+    if v is not None and v[0] == id(hub):
+        return v[1]
+    return hub.count if fallback is None else fallback
 
 
 class PgListener:

@@ -134,6 +134,7 @@ class SqlRequestStore(RequestStore):
         self._migrate = migrate
         self._engine = make_engine(url)
         self._listener: PgListener | None = None
+        self._claim_mark: int | None = None  # the doorbell count at the last claim
         if self.dialect == "postgresql":
             self._signals = Signals()
             dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -339,6 +340,7 @@ class SqlRequestStore(RequestStore):
         # Before looking: anything inserted from here on rings past this mark, so the
         # wait_for_work that follows an empty claim cannot sleep through it.
         mark_seen(self._signals.work)
+        self._claim_mark = self._signals.work.count
         if not model_ids:
             return None
         now = utcnow()
@@ -360,7 +362,7 @@ class SqlRequestStore(RequestStore):
         if self._listener is not None:
             await self._listener.ensure_started()
         hub = self._signals.work
-        await hub.wait(seen_for(hub), timeout_s)
+        await hub.wait(seen_for(hub, self._claim_mark), timeout_s)
         mark_seen(hub)
 
     def _owned(self, request_id: str, worker_id: str) -> sa.ColumnElement[bool]:

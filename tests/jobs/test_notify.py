@@ -193,3 +193,19 @@ async def test_postgres_listener_reconnects_after_its_connection_dies(
     async with store.subscribe() as feed:
         row = await put(await open_store())
         assert await _next_ids(feed, 1) == [row.id]
+
+
+async def test_no_lost_wakeup_when_claim_runs_in_a_child_task(
+    store: SqlRequestStore, open_store: StoreFactory
+) -> None:
+    api = await open_store()
+    # asyncio.wait_for runs the claim in its own task, whose context the caller never sees
+    assert await asyncio.wait_for(store.claim("w1", [SEQ], lease_s=30), LONG) is None
+    bell = store._signals.work
+    rung_before = bell.count
+    await put(api)
+    for _ in range(200):  # bounded: until the NOTIFY has arrived (SQLite: already rung)
+        if bell.count != rung_before:
+            break
+        await asyncio.sleep(0.025)
+    assert await _timed_wait(store) < BOUND
