@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -236,7 +237,7 @@ def _tls_server_class(tls: TLSFiles) -> type[_PlainServer]:
     context.load_cert_chain(tls.cert_file, tls.key_file)
 
     class _TLSServer(_PlainServer):
-        def finish_request(self, request, client_address):  # type: ignore[no-untyped-def]
+        def finish_request(self, request: socket.socket, client_address: Any) -> None:
             # The handshake happens here, in the request's own thread, so a client that never
             # finishes one cannot stall the accept loop.
             try:

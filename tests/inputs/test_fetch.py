@@ -12,7 +12,7 @@ import pytest
 
 from opendream.inputs import FetchPolicy
 from opendream.inputs.errors import FetchError
-from opendream.inputs.fetch import fetch_url
+from opendream.inputs.fetch import Resolver, fetch_url
 from tests.inputs.images import jpeg, png
 from tests.inputs.servers import ImageServer, Route, TLSFiles, make_tls
 
@@ -25,7 +25,7 @@ async def fetch_error(url: str, policy: FetchPolicy, **kwargs: object) -> FetchE
     return caught.value
 
 
-def resolving_to(*addresses: str, calls: list[str] | None = None):  # type: ignore[no-untyped-def]
+def resolving_to(*addresses: str, calls: list[str] | None = None) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         if calls is not None:
             calls.append(host)
