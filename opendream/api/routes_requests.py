@@ -274,7 +274,7 @@ async def _json_body(request: Request) -> Any:
             "The body is empty: send the input as a JSON object.",
         )
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         msg, ctx = "The body is not UTF-8 text.", None
     except json.JSONDecodeError as exc:
@@ -282,10 +282,17 @@ async def _json_body(request: Request) -> Any:
         ctx = {"pos": exc.pos, "line": exc.lineno, "column": exc.colno}
     except RecursionError:
         msg, ctx = "Invalid JSON: nested too deeply.", None
+    except ValueError as exc:  # NaN / Infinity
+        msg, ctx = str(exc), None
     problem: dict[str, Any] = {"loc": ["body"], "msg": msg, "type": "json_invalid", "input": None}
     if ctx:
         problem["ctx"] = ctx
     raise invalid_input([problem], msg)
+
+
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON does not, and they could not be echoed back.
+    raise ValueError(f"Invalid JSON: {name} is not a JSON value.")
 
 
 def _images_invalid(problems: list[dict[str, Any]]) -> bool:

@@ -182,4 +182,6 @@ def _shorten(value: Any, limit: int = 200) -> Any:
         return [_shorten(v, limit) for v in value[:20]]
     if isinstance(value, dict):
         return {k: _shorten(v, limit) for k, v in list(value.items())[:20]}
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN/Infinity are not JSON; echo them as text
     return value

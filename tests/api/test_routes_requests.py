@@ -81,6 +81,8 @@ def test_schema_problems_are_422001_with_every_problem(client: httpx.Client):
         (b"\xff\xfe{}", {"Content-Type": "application/json"}),
         (b"[" * 100_000, {"Content-Type": "application/json"}),
         (b'"just a string"', {"Content-Type": "application/json"}),
+        (b'{"text": "x", "seed": NaN}', {"Content-Type": "application/json"}),
+        (b'{"text": "x", "seed": -Infinity}', {"Content-Type": "application/json"}),
     ],
 )
 def test_malformed_json_is_422(client: httpx.Client, content, headers):
