@@ -1,19 +1,25 @@
-"""The offered models and their published schemas. Public (no token): the schemas are published
-documents, and clients read them to build forms."""
+"""The offered models and their published schemas. Like every protocol call they take a token
+(RunComfy's clients always send one)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from opendream.api.auth import require_key
 from opendream.api.context import AppContext, context
 from opendream.api.errors import UNKNOWN_MODEL, ApiError, ErrorBody
 from opendream.api.responses import ModelList, ModelSchema, ModelSummary
 from opendream.catalog import MODELS, UnknownModel, get_model
 
-router = APIRouter(tags=["models"])
+router = APIRouter(tags=["models"], dependencies=[Depends(require_key)])
 
 
-@router.get("/v1/models", response_model=ModelList, summary="The models this service offers")
+@router.get(
+    "/v1/models",
+    response_model=ModelList,
+    responses={401: {"model": ErrorBody}},
+    summary="The models this service offers",
+)
 async def list_models(ctx: AppContext = Depends(context)) -> ModelList:
     return ModelList(
         models=[
@@ -33,7 +39,7 @@ async def list_models(ctx: AppContext = Depends(context)) -> ModelList:
 @router.get(
     "/v1/models/{model_id:path}/schema",
     response_model=ModelSchema,
-    responses={400: {"model": ErrorBody}},
+    responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}},
     summary="A model's published input and output schemas, verbatim",
 )
 async def model_schema(model_id: str) -> ModelSchema:

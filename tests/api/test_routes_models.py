@@ -18,7 +18,7 @@ FILES = {
 
 
 def test_list_models(server: ApiServer):
-    with httpx.Client(base_url=server.base_url, trust_env=False) as c:  # no token needed
+    with server.client() as c:
         r = c.get("/v1/models")
     assert r.status_code == 200
     models = {m["model_id"]: m for m in r.json()["models"]}
@@ -30,7 +30,8 @@ def test_list_models(server: ApiServer):
 
 @pytest.mark.parametrize("model_id", sorted(FILES))
 def test_schema_is_the_published_json(server: ApiServer, model_id: str):
-    r = httpx.get(f"{server.base_url}/v1/models/{model_id}/schema", trust_env=False)
+    with server.client() as c:
+        r = c.get(f"/v1/models/{model_id}/schema")
     assert r.status_code == 200
     body = r.json()
     assert body["model_id"] == model_id
@@ -42,9 +43,18 @@ def test_schema_is_the_published_json(server: ApiServer, model_id: str):
 
 
 def test_schema_of_unknown_model_is_400001(server: ApiServer):
-    r = httpx.get(f"{server.base_url}/v1/models/acme/nope/schema", trust_env=False)
+    with server.client() as c:
+        r = c.get("/v1/models/acme/nope/schema")
     assert r.status_code == 400
     assert r.json()["error_code"] == 400001
+
+
+@pytest.mark.parametrize("path", ["/v1/models", f"/v1/models/{EDIT}/schema"])
+def test_models_need_a_token(server: ApiServer, path: str):
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        r = httpx.get(server.base_url + path, headers=headers, trust_env=False)
+        assert r.status_code == 401
+        assert r.json()["error_code"] == 400004
 
 
 def test_openapi_documents_the_protocol(server: ApiServer):
