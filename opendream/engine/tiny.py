@@ -86,7 +86,7 @@ def _flux2_transformer(joint_attention_dim: int, *, guidance_embeds: bool) -> An
         num_layers=1,
         num_single_layers=1,
         attention_head_dim=16,
-        num_attention_heads=2,
+        num_attention_heads=1,
         joint_attention_dim=joint_attention_dim,
         timestep_guidance_channels=32,
         mlp_ratio=2.0,
@@ -155,9 +155,12 @@ def _build_klein(directory: Path) -> None:
 
 
 def _build_dev(directory: Path) -> None:
+    # The real checkpoint's `tokenizer` slot holds a PixtralProcessor, which transformers only
+    # constructs with torchvision installed. Flux2Pipeline uses that slot only through
+    # `apply_chat_template` when encoding text, which the tokenizer alone provides, so the tiny
+    # model stores the tokenizer there and runs without torchvision.
     from diffusers import Flux2Pipeline
-    from transformers import Mistral3Config, Mistral3ForConditionalGeneration, PixtralProcessor
-    from transformers.models.pixtral import PixtralImageProcessorPil
+    from transformers import Mistral3Config, Mistral3ForConditionalGeneration
 
     from opendream.engine.tokenizer import build_mistral_tokenizer
 
@@ -198,20 +201,11 @@ def _build_dev(directory: Path) -> None:
     )
     _seeded(3)
     text_encoder = Mistral3ForConditionalGeneration(config).eval()
-    processor = PixtralProcessor(
-        image_processor=PixtralImageProcessorPil(
-            patch_size=16, size={"longest_edge": 1024}, do_resize=True
-        ),
-        tokenizer=tokenizer,
-        patch_size=16,
-        spatial_merge_size=2,
-        chat_template=tokenizer.chat_template,
-    )
     pipe = Flux2Pipeline(
         scheduler=_flux2_scheduler(),
         vae=_flux2_vae(),
         text_encoder=text_encoder,
-        tokenizer=processor,
+        tokenizer=tokenizer,
         transformer=_flux2_transformer(3 * _TEXT_HIDDEN, guidance_embeds=True),
     )
     pipe.save_pretrained(directory)

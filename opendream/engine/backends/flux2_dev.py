@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from opendream.engine.backends.base import MEGAPIXEL, Backend, PipelineCall
 from opendream.engine.capabilities import BackendCapabilities
 from opendream.engine.devices import check_device, resolve_dtype_name, torch_dtype
-from opendream.engine.loading import load_pipeline
+from opendream.engine.errors import EngineLoadError
+from opendream.engine.loading import load_pipeline, read_model_index
 from opendream.engine.speed import place_and_tune
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ class Flux2DevBackend(Backend):
 
         check_device(config.device)
         dtype = resolve_dtype_name(config.device, config.dtype)
+        _check_processor(config.model_dir)
         pipe = load_pipeline(
             Flux2Pipeline, config.model_dir, ("Flux2Pipeline",), torch_dtype(dtype)
         )
@@ -85,3 +89,17 @@ class Flux2DevBackend(Backend):
         if not self.capabilities.can_generate_text:
             return None
         return ProcessorChatModel(self.pipe.text_encoder, self.pipe.tokenizer)
+
+
+def _check_processor(model_dir: Path) -> None:
+    """The released checkpoint's `tokenizer` folder is a PixtralProcessor, which transformers
+    refuses to build without torchvision; say so up front instead of deep inside loading."""
+    index = read_model_index(model_dir)
+    entry = index.get("tokenizer")
+    uses_processor = isinstance(entry, list) and len(entry) == 2 and "Processor" in str(entry[1])
+    if uses_processor and importlib.util.find_spec("torchvision") is None:
+        raise EngineLoadError(
+            f"flux2-dev needs torchvision: {model_dir}/tokenizer is a {entry[1]}, which "
+            "transformers only loads with torchvision installed (install the torchvision build "
+            "that matches your torch)"
+        )
