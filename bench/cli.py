@@ -45,10 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--postgres-url",
-        default=os.environ.get(
-            "OPENDREAM_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-        ),
-        help="a PostgreSQL the dispatch suite may create a throwaway database on",
+        default=None,
+        help="a PostgreSQL server the dispatch suite may create a throwaway database on "
+        "(default: OPENDREAM_TEST_POSTGRES_URL, else postgres@127.0.0.1:5432)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch/OpenMP threads for this process and the servers it starts "
+        "(default: 1 with --quick, the machine's default otherwise)",
     )
     p.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE, help="where tiny models are built once"
@@ -66,6 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.postgres_url:
+        os.environ["OPENDREAM_TEST_POSTGRES_URL"] = args.postgres_url
+    threads = args.threads if args.threads is not None else (1 if args.quick else None)
+    if threads is not None:
+        # Before torch is imported here, and inherited by every server started: both sides of
+        # a comparison get the same threads. One thread keeps a busy CI machine's noise down.
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(threads)
+        if "torch" in sys.modules:  # called in-process after torch was imported
+            sys.modules["torch"].set_num_threads(threads)
     device = args.device or _default_device()
     work_dir = Path(tempfile.mkdtemp(prefix="opendream-bench-"))
     ctx = BenchContext(
@@ -75,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         device=device,
         tiny=args.tiny or not device.startswith("cuda"),
         model_dir=args.model_dir,
-        postgres_url=args.postgres_url,
         cache_dir=args.cache_dir,
+        threads=threads,
     )
     failed = 0
     try:
@@ -107,6 +123,7 @@ def run_suite(name: str, ctx: BenchContext) -> SuiteResult:
     result.elapsed_s = time.perf_counter() - start
     result.params.setdefault("quick", ctx.quick)
     result.params.setdefault("device", ctx.device)
+    result.params.setdefault("threads", ctx.threads or "default")
     ctx.log(f"{name}: {result.status} in {result.elapsed_s:.1f} s")
     return result
 

@@ -24,8 +24,8 @@ class BenchContext:
     # Tiny pipelines instead of the real architecture sizes: always on CPU, optional on CUDA.
     tiny: bool = True
     model_dir: Path | None = None  # real weights for the service suites on a GPU
-    postgres_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
     cache_dir: Path = DEFAULT_CACHE
+    threads: int | None = None  # torch/OpenMP threads of this process and the servers it starts
     echo: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
 
     def pick(self, quick: T, full: T) -> T:
@@ -40,6 +40,10 @@ class BenchContext:
         from opendream.engine.tiny import make_tiny
 
         return make_tiny(self.cache_dir / f"tiny-{family}", family=family)
+
+    def service_env(self) -> dict[str, str]:
+        """Environment for an `opendream serve` child: the device (threads are inherited)."""
+        return {"OPENDREAM_DEVICE": self.device}
 
     def scratch(self, name: str) -> Path:
         path = self.work_dir / name
