@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from opendream.catalog.requests import to_generation_request
@@ -21,6 +22,12 @@ from opendream.engine.types import (
 )
 from opendream.inputs import inspect_image
 from opendream.jobs.base import RequestRow, RequestStore, StoreUnavailable
+from opendream.observability.logging import bind_request_id
+from opendream.observability.metrics import (
+    observe_end_to_end,
+    observe_inference,
+    observe_queue_wait,
+)
 from opendream.storage.base import BlobStore
 from opendream.worker.encode import CONTENT_TYPES, OutputFormat, encode_image, output_key
 
@@ -141,6 +148,10 @@ class Worker:
 
     # one request ------------------------------------------------------------------------------
     async def run_one(self, row: RequestRow) -> None:
+        with bind_request_id(row.id):
+            await self._run_one(row)
+
+    async def _run_one(self, row: RequestRow) -> None:
         run = _Run(row=row)
         self.current = run
         loop = asyncio.get_running_loop()
@@ -172,6 +183,10 @@ class Worker:
         }
         if await self.store.complete(row.id, self.options.worker_id, outputs, metadata):
             self.completed += 1
+            observe_inference(row.model_id, inference_ms / 1000)
+            if metadata["queue_ms"] is not None:
+                observe_queue_wait(row.model_id, metadata["queue_ms"] / 1000)
+            observe_end_to_end(row.model_id, (datetime.now(UTC) - row.created_at).total_seconds())
             log.info(
                 "request %s succeeded: %d image(s) in %d ms", row.id, len(outputs), inference_ms
             )
@@ -210,6 +225,7 @@ class Worker:
             ct = CONTENT_TYPES[self.options.output_format]
             asyncio.run_coroutine_threadsafe(self.blobs.put(key, data, ct), loop).result()
             run.outputs[index] = key
+            loop.call_soon_threadsafe(run.progress_dirty.set)
 
         result = self.engine.generate(plan, on_progress=on_progress, on_image=on_image)
         for index, image in enumerate(result.images):
@@ -245,12 +261,12 @@ class Worker:
             run.progress_dirty.clear()
             p = run.latest_progress
             if p is not None:
+                # `stored`: output keys already written, so streams can send each image as
+                # soon as it exists rather than at the end.
+                progress = {"step": p.step, "steps": p.steps, "image": p.image, "images": p.images}
+                progress["stored"] = [run.outputs[i] for i in sorted(run.outputs)]
                 with contextlib.suppress(Exception):
-                    await self.store.set_progress(
-                        run.row.id,
-                        self.options.worker_id,
-                        {"step": p.step, "steps": p.steps, "image": p.image, "images": p.images},
-                    )
+                    await self.store.set_progress(run.row.id, self.options.worker_id, progress)
             await asyncio.sleep(self.options.progress_interval_s)
 
 
