@@ -423,16 +423,13 @@ class SqlRequestStore(RequestStore):
     }
 
     async def release(self, request_id: str, worker_id: str) -> bool:
-        """Back to the queue, and the attempt this worker started is given back (attempts - 1):
-        a graceful hand-back is not a lost worker and must not count towards max_attempts."""
+        """Back to the queue, first in line again (created_at is kept); attempts stay as they
+        are, so a hand-back counts as a started attempt (the contract in base.py)."""
         async with self._write() as tx:
             res = await tx.conn.execute(
                 sa.update(T)
                 .where(self._owned(request_id, worker_id))
-                .values(
-                    **self._requeue_values,
-                    attempts=sa.case((T.c.attempts > 0, T.c.attempts - 1), else_=0),
-                )
+                .values(**self._requeue_values)
                 .returning(T.c.id, T.c.model_id)
             )
             row = res.first()

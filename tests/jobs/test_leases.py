@@ -62,9 +62,10 @@ async def test_complete_after_losing_the_lease_changes_nothing(store: SqlRequest
     assert done is not None and done.outputs == ["out.png"] and done.worker_id == "w2"
 
 
-async def test_release_hands_back_without_counting_the_attempt(store: SqlRequestStore) -> None:
+async def test_release_hands_back_to_the_front_of_the_queue(store: SqlRequestStore) -> None:
     row = await put(store)
     await store.claim("w1", [SEQ], lease_s=30)
+    later = await put(store)
     await store.set_progress(row.id, "w1", {"step": 2})
     assert not await store.release(row.id, "w2")
     assert await store.release(row.id, "w1")
@@ -73,12 +74,13 @@ async def test_release_hands_back_without_counting_the_attempt(store: SqlRequest
     assert (back.status, back.worker_id, back.attempts, back.progress) == (
         "in_queue",
         None,
-        0,
+        1,
         None,
     )
     assert not await store.release(row.id, "w1")  # not in progress any more
+    assert await store.queue_position(back) == 0 and await store.queue_position(later) == 1
     again = await store.claim("w2", [SEQ], lease_s=30)
-    assert again is not None and again.id == row.id and again.attempts == 1
+    assert again is not None and again.id == row.id and again.attempts == 2
 
 
 async def test_release_worker_requeues_everything_it_held(store: SqlRequestStore) -> None:
