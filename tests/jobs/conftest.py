@@ -99,3 +99,15 @@ async def open_store(db_url: str) -> AsyncIterator[StoreFactory]:
 @pytest.fixture
 async def store(open_store: StoreFactory) -> SqlRequestStore:
     return await open_store()
+
+
+@pytest.fixture
+async def pg_store(postgres_url: str) -> AsyncIterator[SqlRequestStore]:
+    """For the few tests about PostgreSQL itself (LISTEN connection, pool recovery)."""
+    await truncate_all(postgres_url)
+    s = SqlRequestStore(postgres_url)
+    await s.start()
+    try:
+        yield s
+    finally:
+        await s.close()

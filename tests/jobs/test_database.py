@@ -84,10 +84,9 @@ def test_classification() -> None:
 
 
 async def test_postgres_pool_recovers_after_its_connections_are_killed(
-    store: SqlRequestStore,
+    pg_store: SqlRequestStore,
 ) -> None:
-    if not store.is_postgres:
-        pytest.skip("PostgreSQL only")
+    store = pg_store
     row = await put(store)
     assert await store.get(row.id) is not None  # the pool now holds a connection
     admin = await asyncpg.connect(_dsn(store.url))

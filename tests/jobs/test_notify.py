@@ -11,7 +11,6 @@ import threading
 import time
 
 import asyncpg
-import pytest
 
 from opendream.jobs.notify import EventBus, Subscription, WakeHub
 from opendream.jobs.store import SqlRequestStore
@@ -169,10 +168,9 @@ async def test_subscribe_sees_changes_made_by_other_stores(
 
 
 async def test_postgres_listener_reconnects_after_its_connection_dies(
-    store: SqlRequestStore, open_store: StoreFactory
+    pg_store: SqlRequestStore,
 ) -> None:
-    if not store.is_postgres:
-        pytest.skip("LISTEN/NOTIFY is PostgreSQL only")
+    store = pg_store
     listener = store._listener
     assert listener is not None
     await store.wait_for_work(0)  # starts the listener
@@ -191,7 +189,11 @@ async def test_postgres_listener_reconnects_after_its_connection_dies(
     assert listener.backend_pid not in (None, old_pid)
 
     async with store.subscribe() as feed:
-        row = await put(await open_store())
+        other = SqlRequestStore(store.url.render_as_string(hide_password=False))
+        try:
+            row = await put(other)
+        finally:
+            await other.close()
         assert await _next_ids(feed, 1) == [row.id]
 
 
