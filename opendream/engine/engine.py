@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from opendream.engine.backends import backend_class
 from opendream.engine.config import EngineConfig
 from opendream.engine.errors import EngineLoadError, GenerationError
-from opendream.engine.references import decode_reference, describe, references_for
+from opendream.engine.references import at_least, decode_reference, describe, references_for
 from opendream.engine.types import GenerationRequest, GenerationResult, Plan, Progress
 
 if TYPE_CHECKING:
@@ -109,7 +109,10 @@ class Engine:
         total = len(plan.images)
         started = time.perf_counter()
         for position, image_plan in enumerate(plan.images):
-            refs = references_for(image_plan, user_images, generated)
+            refs = [
+                at_least(image, self.backend.min_reference_side)
+                for image in references_for(image_plan, user_images, generated)
+            ]
             call = self.pipeline_call(plan, image_plan, refs)
             kwargs = dict(call.kwargs)
             if on_progress is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,22 @@ def references_for(
 ) -> list[Image.Image]:
     """The conditioning images of one planned image, in the plan's order."""
     return [resolve_source(s, user_images, generated) for s in image_plan.references]
+
+
+def at_least(image: Image.Image, min_side: int) -> Image.Image:
+    """Enlarge (aspect kept) so both sides are at least `min_side`: FLUX.2 rejects references
+    under 64 px, while Seedream accepts them from 15 px."""
+    from PIL import Image
+
+    short = min(image.size)
+    if short >= min_side:
+        return image
+    scale = min_side / short
+    size = (
+        max(min_side, math.ceil(image.width * scale)),
+        max(min_side, math.ceil(image.height * scale)),
+    )
+    return image.resize(size, Image.Resampling.LANCZOS)
 
 
 def describe(source: RefSource) -> str:

@@ -32,6 +32,8 @@ class PipelineCall:
 
 class Backend(ABC):
     name: ClassVar[str]
+    # References smaller than this (either side) are enlarged before the call.
+    min_reference_side: ClassVar[int] = 1
 
     def __init__(self, capabilities: BackendCapabilities, applied: dict[str, Any]):
         self.capabilities = capabilities

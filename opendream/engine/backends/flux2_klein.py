@@ -25,6 +25,7 @@ class Flux2KleinBackend(Backend):
     max_references: ClassVar[int] = 4
     max_pixels: ClassVar[int] = 4 * MEGAPIXEL
     min_pixels: ClassVar[int] = 256 * 256
+    min_reference_side: ClassVar[int] = 64  # Flux2ImageProcessor.check_image_input
 
     def __init__(self, pipe: Any, capabilities: BackendCapabilities, applied: dict[str, Any]):
         super().__init__(capabilities, applied)
