@@ -89,7 +89,7 @@ class Worker:
     # the loop ---------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
         opts = self.options
-        released = await self.store.release_worker(opts.worker_id)
+        released = await self.store.release_worker(opts.worker_id, max_attempts=opts.max_attempts)
         if released:
             log.warning("requeued %d request(s) this worker held before it stopped", released)
         beat = asyncio.create_task(self._beat_forever(stop))
