@@ -231,7 +231,6 @@ class Worker:
         for index, image in enumerate(result.images):
             if index not in run.outputs:  # an engine that does not call on_image
                 on_image(index, image)
-        result.metadata = {**plan.metadata, **result.metadata}
         return result
 
     async def _after_abort(self, run: _Run) -> None:

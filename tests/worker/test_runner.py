@@ -77,7 +77,7 @@ class FixtureEngine:
             if on_image:
                 on_image(i, image)
             images.append(image)
-        return GenerationResult(images, {"backend": "fixture"})
+        return GenerationResult(images, {**plan.metadata, "backend": "fixture"})
 
 
 @pytest.fixture
