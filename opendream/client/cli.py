@@ -227,8 +227,8 @@ def _print_result(res: RequestResult) -> None:
         typer.echo(f"error: {res.error}")
     for link in res.urls:
         typer.echo(link)
-    if res.metadata.get("seed") is not None:
-        err.print(f"seed {res.metadata['seed']}")
+    if res.seed is not None:
+        err.print(f"seed {res.seed}")
 
 
 def cancel(request_id: RequestId, url: Url = None, token: Token = None) -> None:

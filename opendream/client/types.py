@@ -130,6 +130,15 @@ class RequestResult:
         return self.status in TERMINAL_STATUSES
 
     @property
+    def seed(self) -> int | None:
+        """The seed used: opendream records `{"value": …}` in `metadata.seed`; a plain number is
+        read too."""
+        raw = self.metadata.get("seed")
+        if isinstance(raw, dict):
+            raw = raw.get("value")
+        return _int_or_none(raw)
+
+    @property
     def urls(self) -> list[str]:
         """The output file URLs (one for the edit model, a list for the sequential ones)."""
         return output_urls(self.output)

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.e2e.server import ServerProcess, link_demo_model
 
@@ -33,12 +34,25 @@ def server(
 ) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("playground-server")
     link_demo_model(data_dir, tiny_klein_dir)
-    process = ServerProcess(data_dir=data_dir)
+    process = ServerProcess(data_dir=data_dir, env={"OPENDREAM_STEPS": "2"})
     process.start()
     try:
         yield process
     finally:
         process.stop()
+
+
+def loaded_image_sizes(page, selector: str, attempts: int = 100) -> list[list[int]]:  # type: ignore[no-untyped-def]
+    """Natural sizes once every image has loaded. Polled from here: the page's CSP forbids the
+    string evaluation that `wait_for_function` relies on, and the test keeps that CSP on."""
+    script = "imgs => imgs.map(i => [i.complete ? i.naturalWidth : 0, i.naturalHeight])"
+    sizes: list[list[int]] = []
+    for _ in range(attempts):
+        sizes = page.eval_on_selector_all(selector, script)
+        if sizes and all(width > 0 for width, _ in sizes):
+            return sizes
+        page.wait_for_timeout(100)
+    return sizes
 
 
 def png_file(path: Path, width: int, height: int, color: str = "teal") -> Path:
@@ -138,14 +152,7 @@ def test_generate_in_the_browser_shows_the_images_and_the_history(
     page.click("#submit")
 
     page.wait_for_selector("#gallery img >> nth=1", timeout=GENERATION_TIMEOUT_MS)
-    page.wait_for_function(
-        "[...document.querySelectorAll('#gallery img')]"
-        ".every(i => i.complete && i.naturalWidth > 0)",
-        timeout=30_000,
-    )
-    sizes = page.eval_on_selector_all(
-        "#gallery img", "imgs => imgs.map(i => [i.naturalWidth, i.naturalHeight])"
-    )
+    sizes = loaded_image_sizes(page, "#gallery img")
     assert sizes == [[2048, 2048], [2048, 2048]]
     assert page.inner_text("#status-text") == "Succeeded"
     assert page.locator("#bars .bar.done").count() == 2
@@ -189,10 +196,8 @@ def test_uploaded_images_get_previews_and_their_problems_are_shown_on_the_image(
     good = png_file(tmp_path / "good.png", 64, 48)
     tiny = png_file(tmp_path / "tiny.png", 10, 10)
     page.set_input_files("[data-field=images] input[type=file]", [str(good), str(tiny)])
-    page.wait_for_function(
-        "[...document.querySelectorAll('.image-item .image-state')]"
-        ".every(s => s.textContent !== 'uploading…')",
-        timeout=20_000,
+    expect(page.locator(".image-item .image-state", has_text="uploading")).to_have_count(
+        0, timeout=20_000
     )
     assert page.locator(".image-item").count() == 2
     assert page.inner_text("[data-field=images] .limit") == "2 / 1–10"

@@ -11,7 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from opendream.cli import app
-from opendream.client import Client
+from opendream.client import Client, RequestResult
 from tests.e2e.server import ServerProcess
 
 runner = CliRunner()
@@ -26,27 +26,26 @@ def printed_paths(stdout: str) -> list[Path]:
     return [Path(line) for line in stdout.splitlines() if line.strip()]
 
 
-def test_generate_saves_the_series_and_prints_the_paths(
+def test_generate_saves_the_images_and_prints_the_paths(
     server: ServerProcess, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     result = invoke(
         server,
         "generate",
-        "Generate 2 images of a cat",
+        "Generate 1 image of a cat",
         "--size",
-        "1:1",
+        "4:3",
         "--seed",
         "5",
         "-o",
         str(out),
     )
     assert result.exit_code == 0, result.output
-    paths = printed_paths(result.stdout)
-    assert len(paths) == 2 and all(p.parent == out and p.is_file() for p in paths)
-    for path in paths:
-        with Image.open(path) as image:
-            assert image.size == (2048, 2048)
+    (path,) = printed_paths(result.stdout)
+    assert path.parent == out and path.is_file()
+    with Image.open(path) as image:
+        assert image.size == (2304, 1728)
     assert "request " in result.stderr
 
 
@@ -65,14 +64,9 @@ def test_generate_uploads_a_local_image_for_an_edit(server: ServerProcess, tmp_p
 
 
 def test_status_result_and_cancel_of_a_finished_request(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, finished: RequestResult, tmp_path: Path
 ) -> None:
-    with Client(server.base_url, server.token, poll_interval=0.05) as client:
-        done = client.run(
-            "bytedance/seedream-4-0/sequential", {"text": "Generate 1 image of a pear"}, timeout=300
-        )
-    request_id = done.request_id
-
+    request_id = finished.request_id
     status = invoke(server, "status", request_id)
     assert status.exit_code == 0 and status.stdout.strip() == "completed"
 
@@ -81,11 +75,29 @@ def test_status_result_and_cancel_of_a_finished_request(
 
     shown = invoke(server, "result", request_id, "-o", str(tmp_path))
     lines = shown.stdout.splitlines()
-    assert lines[0] == "succeeded" and lines[1] == done.urls[0]
+    assert lines[0] == "succeeded" and lines[1] == finished.urls[0]
     assert Path(lines[2]).is_file()
 
     cancel = invoke(server, "cancel", request_id)
     assert cancel.exit_code == 1 and "not_cancellable" in cancel.stdout
+
+
+def test_status_and_cancel_of_a_queued_request(queue_server: ServerProcess) -> None:
+    with Client(queue_server.base_url, queue_server.token) as client:
+        request_id = client.submit(
+            "bytedance/seedream-4-0/sequential", {"text": "a pear"}
+        ).request_id
+    status = invoke(queue_server, "status", request_id)
+    assert status.exit_code == 0 and status.stdout.startswith("in_queue (position ")
+    cancel = invoke(queue_server, "cancel", request_id)
+    assert cancel.exit_code == 0 and cancel.stdout.strip() == "cancelled"
+    assert invoke(queue_server, "result", request_id).stdout.strip() == "cancelled"
+
+
+def test_generate_with_a_timeout_cancels_and_names_the_request(queue_server: ServerProcess) -> None:
+    result = invoke(queue_server, "generate", "Generate 1 image of a pear", "--timeout", "0.3")
+    assert result.exit_code == 1
+    assert "timeout:" in result.stderr and "was cancelled" in result.stderr
 
 
 def test_bad_arguments_and_bad_input_are_named_without_a_traceback(server: ServerProcess) -> None:

@@ -65,7 +65,7 @@ def test_run_reports_every_status_and_returns_the_result() -> None:
                     "output": {"images": [f"{url}/o/0.png", f"{url}/o/1.png"]},
                     "created_at": "2026-11-21T10:00:00Z",
                     "finished_at": "2026-11-21T10:00:04Z",
-                    "metadata": {"seed": 42},
+                    "metadata": {"seed": {"value": 42, "random": False}},
                 },
             ),
         )
@@ -81,7 +81,7 @@ def test_run_reports_every_status_and_returns_the_result() -> None:
         2,
     )
     assert result.status == "succeeded" and result.urls == [f"{url}/o/0.png", f"{url}/o/1.png"]
-    assert result.metadata["seed"] == 42
+    assert result.seed == 42
     assert result.finished_at is not None and result.created_at is not None
     assert (result.finished_at - result.created_at).total_seconds() == 4
 

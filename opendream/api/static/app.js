@@ -438,7 +438,8 @@ async function showResult(requestId) {
   else if (result.status === "cancelled") note.push("The request was cancelled.");
   else if (!urls.length && result.status === "succeeded") note.push("No files: they may have expired.");
   const meta = result.metadata || {};
-  if (meta.seed !== undefined) note.push(`seed ${meta.seed}`);
+  const seed = meta.seed && typeof meta.seed === "object" ? meta.seed.value : meta.seed;
+  if (seed !== undefined && seed !== null) note.push(`seed ${seed}`);
   $("#status-text").textContent = { succeeded: "Succeeded", failed: "Failed", cancelled: "Cancelled" }[result.status]
     || result.status;
   $("#result-note").textContent = note.join(" · ");
