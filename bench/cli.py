@@ -57,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: 1 with --quick, the machine's default otherwise)",
     )
     p.add_argument(
+        "--gpu-models",
+        default=None,
+        help="gpu suite: comma-separated 4B,9B,tiny (default 4B,9B on CUDA, tiny otherwise)",
+    )
+    p.add_argument(
+        "--gpu-sizes",
+        default=None,
+        help="gpu suite: comma-separated square sizes (default 1024,2048 on CUDA)",
+    )
+    p.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE, help="where tiny models are built once"
     )
     return p
@@ -93,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         model_dir=args.model_dir,
         cache_dir=args.cache_dir,
         threads=threads,
+        gpu_models=args.gpu_models.split(",") if args.gpu_models else None,
+        gpu_sizes=[int(x) for x in args.gpu_sizes.split(",")] if args.gpu_sizes else None,
     )
     failed = 0
     try:

@@ -25,6 +25,8 @@ class BenchContext:
     tiny: bool = True
     model_dir: Path | None = None  # real weights for the service suites on a GPU
     cache_dir: Path = DEFAULT_CACHE
+    gpu_models: list[str] | None = None  # gpu suite: "4B", "9B", "tiny"
+    gpu_sizes: list[int] | None = None
     threads: int | None = None  # torch/OpenMP threads of this process and the servers it starts
     echo: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
 
