@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests.client.queue_server import QueueOnlyServer
 from tests.e2e.server import ServerProcess, link_demo_model
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,6 +36,16 @@ def server(
     data_dir = tmp_path_factory.mktemp("playground-server")
     link_demo_model(data_dir, tiny_klein_dir)
     process = ServerProcess(data_dir=data_dir, env={"OPENDREAM_STEPS": "2"})
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def queue_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = QueueOnlyServer(data_dir=tmp_path_factory.mktemp("playground-queue-server"))
     process.start()
     try:
         yield process
@@ -116,8 +127,7 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-@pytest.fixture
-def page(browser, server: ServerProcess) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def open_playground(browser, server: ServerProcess):  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.requested = []  # every URL the page asked for
@@ -127,6 +137,12 @@ def page(browser, server: ServerProcess) -> Iterator[object]:  # type: ignore[no
     page.goto(server.base_url + "/")
     page.fill("#token", server.token)
     page.click("#token-form button[type=submit]")
+    return context, page
+
+
+@pytest.fixture
+def page(browser, server: ServerProcess) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context, page = open_playground(browser, server)
     try:
         yield page
     finally:
@@ -218,3 +234,25 @@ def test_uploaded_images_get_previews_and_their_problems_are_shown_on_the_image(
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "playground-field-error.png"), full_page=True)
     assert page.errors == []
+
+
+def test_a_queued_request_shows_its_position_and_can_be_cancelled(
+    browser, queue_server: ServerProcess
+) -> None:  # type: ignore[no-untyped-def]
+    context, page = open_playground(browser, queue_server)
+    try:
+        page.wait_for_selector("#f-text")
+        page.fill("#f-text", "Generate 1 image of a pear.")
+        page.click("#submit")
+        expect(page.locator("#status-text")).to_have_text(
+            re.compile(r"In queue — (next to run|position \d+)")
+        )
+        page.click("#cancel")
+        expect(page.locator("#status-text")).to_have_text("Cancelled", timeout=10_000)
+        request_id = page.inner_text("#request-id")
+        expect(page.locator(f"#history [data-request='{request_id}'] .badge")).to_have_text(
+            "cancelled"
+        )
+        assert page.errors == []
+    finally:
+        context.close()
