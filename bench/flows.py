@@ -41,6 +41,16 @@ def data_uri_png(side: int, seed: int = 0) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode()
 
 
+def warmup_case() -> Case:
+    """The cheapest request the schemas allow (edit at 1K with a small reference): run once on
+    a fresh server or engine so one-time costs (lazy imports, first kernels) are not measured."""
+    return Case(
+        "warm-up",
+        EDIT,
+        {"prompt": "Warm up.", "images": [data_uri_png(64)], "resolution": "1K", "seed": 1},
+    )
+
+
 def run_through_service(
     http: httpx.Client, case: Case, *, poll_s: float = 0.02, timeout_s: float = 900.0
 ) -> Outcome:

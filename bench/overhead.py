@@ -16,6 +16,7 @@ from bench.flows import (
     load_engine,
     plan_for,
     run_through_service,
+    warmup_case,
 )
 from bench.report import Figure, SuiteResult, Target
 from bench.service import ServiceProcess, link_model
@@ -62,17 +63,18 @@ def run(ctx: BenchContext) -> SuiteResult:
     if ctx.model_dir is not None:
         env["OPENDREAM_MODEL_DIR"] = str(ctx.model_dir)
     with ServiceProcess(data_dir, env=env) as service, service.client() as http:
+        run_through_service(http, warmup_case())
         for case in chosen:
-            run_through_service(http, case)  # warm-up
             service_samples[case.label] = [
                 run_through_service(http, case).seconds for _ in range(n)
             ]
             ctx.log(f"overhead: service {case.label}: {sorted(service_samples[case.label])}")
 
     engine = load_engine(model_dir, ctx.device)
+    direct_pipeline_calls(engine, plan_for(engine, warmup_case()))
     for case in chosen:
         plan = plan_for(engine, case)
-        direct = time_calls(lambda plan=plan: direct_pipeline_calls(engine, plan), n)
+        direct = time_calls(lambda plan=plan: direct_pipeline_calls(engine, plan), n, warmup=0)
         ctx.log(f"overhead: direct {case.label}: {sorted(direct)}")
         ours = summarize(service_samples[case.label])
         base = summarize(direct)

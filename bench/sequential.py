@@ -18,6 +18,7 @@ from bench.flows import (
     load_engine,
     plan_for,
     run_through_service,
+    warmup_case,
 )
 from bench.report import Figure, SuiteResult
 from bench.service import ServiceProcess, link_model
@@ -68,15 +69,16 @@ def run(ctx: BenchContext) -> SuiteResult:
     else:
         env["OPENDREAM_MODEL_DIR"] = str(model_dir)
     with ServiceProcess(data_dir, env=env) as service, service.client(timeout_s=600) as http:
-        first = run_through_service(http, case)  # warm-up
+        run_through_service(http, warmup_case())
         outcomes = [run_through_service(http, case) for _ in range(n)]
-    produced = len(first.result.get("output", {}).get("images", []))
-    chain = (first.result.get("metadata") or {}).get("image_references")
+    produced = len(outcomes[0].result.get("output", {}).get("images", []))
+    chain = (outcomes[0].result.get("metadata") or {}).get("image_references")
     ctx.log(f"sequential: service {[round(o.seconds, 2) for o in outcomes]} s, {produced} images")
 
     engine = load_engine(model_dir, ctx.device, **({"steps": steps} if steps else {}))
+    direct_pipeline_calls(engine, plan_for(engine, warmup_case()))
     plan = plan_for(engine, case)
-    direct = time_calls(lambda: direct_pipeline_calls(engine, plan), n)
+    direct = time_calls(lambda: direct_pipeline_calls(engine, plan), n, warmup=0)
     ctx.log(f"sequential: direct {[round(s, 2) for s in direct]} s")
 
     ours = summarize([o.seconds for o in outcomes])
