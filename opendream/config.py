@@ -35,6 +35,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024 * 1024
     rate_limit_per_minute: int = 120
     max_queued_per_key: int = 100
+    # The synchronous doors (Ark, OpenAI) hold the POST open at most this long; below the
+    # official SDKs' 600 s client timeout, so the server answers (and says "do not retry")
+    # before a client gives up and submits again.
+    sync_timeout_s: float = 540.0
+    # Live progress streams re-read the row at least this often (SQLite has no cross-process
+    # notifications; on PostgreSQL it is a safety net only).
+    stream_poll_s: float = 2.0
+
+    # webhooks
+    webhook_delivery: bool = True  # run the delivery loop in this process (serve and worker)
+    webhook_timeout_s: float = 10.0  # per delivery attempt
+    webhook_backoff_s: float = 5.0  # first retry delay; doubles per attempt up to the cap
+    webhook_backoff_max_s: float = 900.0
+    webhook_retry_window_s: float = 2 * 3600.0  # keep retrying this long after the first try
 
     # outputs
     url_ttl_s: int = 24 * 3600

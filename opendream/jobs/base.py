@@ -208,6 +208,35 @@ class RequestStore(ABC):
     @abstractmethod
     async def set_webhook_secret(self, key_id: str, secret: str) -> None: ...
 
+    async def get_key(self, key_id: str) -> ApiKey | None:
+        """The key with this id, revoked or not."""
+        raise NotImplementedError
+
+    async def ensure_webhook_secret(self, key_id: str, candidate: str) -> str:
+        """The key's webhook secret; sets `candidate` first when it has none. Two callers racing
+        on a key without a secret both get the one that was stored."""
+        raise NotImplementedError
+
+    # webhook delivery ------------------------------------------------------------------------
+    # A row inserted with a `webhook` entry in `extra` is armed: delivery loops look at it until
+    # `save_webhook` disarms it (due_at None). Leases keep two loops off one row at a time.
+    async def due_webhooks(self, now: datetime, limit: int = 50) -> list[str]:
+        """Ids of armed rows due at `now` and not leased by a delivery loop."""
+        raise NotImplementedError
+
+    async def lease_webhook(self, request_id: str, lease_s: float) -> RequestRow | None:
+        """Takes the row for one delivery loop for `lease_s` (whether due or not: a state change
+        may be owed); None when the row is not armed or another loop holds it."""
+        raise NotImplementedError
+
+    async def save_webhook(
+        self, request_id: str, state: dict[str, Any], due_at: datetime | None
+    ) -> None:
+        """Stores `state` as `extra["webhook"]`, the next time to look (None disarms the row) and
+        ends the lease. Sends no change notification: delivery bookkeeping is not a state
+        change, and a loop must not wake itself up."""
+        raise NotImplementedError
+
     @abstractmethod
     async def add_file(self, f: UploadedFile) -> None: ...
 

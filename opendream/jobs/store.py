@@ -248,6 +248,8 @@ class SqlRequestStore(RequestStore):
             "idempotency_key": idempotency_key,
             "extra": extra or {},
         }
+        if values["extra"].get("webhook") is not None:
+            values["webhook_due_at"] = values["created_at"]  # armed: see base.py
         try:
             async with self._write() as tx:
                 row = (await tx.conn.execute(sa.insert(T).values(values).returning(*T.c))).one()
@@ -602,6 +604,76 @@ class SqlRequestStore(RequestStore):
         await self._update_count(
             sa.update(api_keys).where(api_keys.c.id == key_id).values(webhook_secret=secret)
         )
+
+    async def get_key(self, key_id: str) -> ApiKey | None:
+        row = await self._one(sa.select(api_keys).where(api_keys.c.id == key_id))
+        return _key(row) if row else None
+
+    async def ensure_webhook_secret(self, key_id: str, candidate: str) -> str:
+        async with self._write() as tx:
+            await tx.conn.execute(
+                sa.update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.webhook_secret.is_(None))
+                .values(webhook_secret=candidate)
+            )
+            stored = (
+                await tx.conn.execute(
+                    sa.select(api_keys.c.webhook_secret).where(api_keys.c.id == key_id)
+                )
+            ).scalar_one_or_none()
+        if stored is None:
+            raise KeyError(key_id)
+        return str(stored)
+
+    # webhook delivery --------------------------------------------------------------------------
+    def _webhook_free(self, now: datetime) -> sa.ColumnElement[bool]:
+        return sa.or_(T.c.webhook_lease_until.is_(None), T.c.webhook_lease_until < _at(now))
+
+    async def due_webhooks(self, now: datetime, limit: int = 50) -> list[str]:
+        rows = await self._all(
+            sa.select(T.c.id)
+            .where(T.c.webhook_due_at <= _at(now), self._webhook_free(now))
+            .order_by(T.c.webhook_due_at)
+            .limit(limit)
+        )
+        return [r.id for r in rows]
+
+    async def lease_webhook(self, request_id: str, lease_s: float) -> RequestRow | None:
+        now = utcnow()
+        async with self._write() as tx:
+            row = (
+                await tx.conn.execute(
+                    sa.update(T)
+                    .where(
+                        T.c.id == request_id,
+                        T.c.webhook_due_at.is_not(None),
+                        self._webhook_free(now),
+                    )
+                    .values(webhook_lease_until=now + timedelta(seconds=lease_s))
+                    .returning(*T.c)
+                )
+            ).first()
+            return _request(row) if row else None
+
+    async def save_webhook(
+        self, request_id: str, state: dict[str, Any], due_at: datetime | None
+    ) -> None:
+        async with self._write() as tx:
+            sel = sa.select(T.c.extra).where(T.c.id == request_id)
+            if self.is_postgres:
+                sel = sel.with_for_update()
+            current = (await tx.conn.execute(sel)).scalar_one_or_none()
+            if current is None:
+                return
+            await tx.conn.execute(
+                sa.update(T)
+                .where(T.c.id == request_id)
+                .values(
+                    extra={**current, "webhook": state},
+                    webhook_due_at=due_at,
+                    webhook_lease_until=None,
+                )
+            )
 
     async def add_file(self, f: UploadedFile) -> None:
         async with self._write() as tx:

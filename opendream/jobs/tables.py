@@ -70,12 +70,17 @@ requests = sa.Table(
     sa.Column("expired", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Column("idempotency_key", sa.String(256), nullable=True),
     sa.Column("extra", json_type(), nullable=False),
+    # Webhook delivery (revision 0002): when a delivery loop should next look at the row (NULL:
+    # no webhook, or all its deliveries are over), and until when one loop holds it.
+    sa.Column("webhook_due_at", UtcDateTime(), nullable=True),
+    sa.Column("webhook_lease_until", UtcDateTime(), nullable=True),
     sa.UniqueConstraint("id", name="uq_requests_id"),
     sa.UniqueConstraint("owner", "idempotency_key", name="uq_requests_owner_idempotency_key"),
     sa.Index("ix_requests_queue", "status", "model_id", "created_at", "seq"),
     sa.Index("ix_requests_lease", "status", "lease_until"),
     sa.Index("ix_requests_owner_created", "owner", "created_at"),
     sa.Index("ix_requests_finished", "status", "finished_at"),
+    sa.Index("ix_requests_webhook_due", "webhook_due_at"),
     sqlite_autoincrement=True,
 )
 
