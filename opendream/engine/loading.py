@@ -112,13 +112,18 @@ def _weight_problems(folder: Path, name: str, files: list[str]) -> list[str]:
 
 
 def load_pipeline(
-    pipeline_cls: type, model_dir: Path, expected_pipelines: tuple[str, ...], torch_dtype: Any
+    pipeline_cls: type,
+    model_dir: Path,
+    expected_pipelines: tuple[str, ...],
+    torch_dtype: Any,
+    **components: Any,
 ) -> Any:
-    """`pipeline_cls.from_pretrained(model_dir)`, strictly offline, errors as EngineLoadError."""
+    """`pipeline_cls.from_pretrained(model_dir)`, strictly offline, errors as EngineLoadError.
+    `components` are already-loaded modules to reuse instead of loading their folders again."""
     check_model_dir(model_dir, expected_pipelines)
     try:
         pipe = pipeline_cls.from_pretrained(
-            str(model_dir), dtype=torch_dtype, local_files_only=True
+            str(model_dir), dtype=torch_dtype, local_files_only=True, **components
         )
     except EngineLoadError:
         raise

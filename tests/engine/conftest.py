@@ -12,14 +12,23 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")
-def klein_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def one_torch_thread() -> None:
+    """The tiny models have nothing to parallelise, and on a shared 2-core CI box two torch
+    threads spin against other processes: one thread measured 10x faster there."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def klein_dir(tmp_path_factory: pytest.TempPathFactory, one_torch_thread: None) -> Path:
     from opendream.engine.tiny import make_tiny
 
     return make_tiny(tmp_path_factory.mktemp("tiny") / "flux2-klein", "flux2-klein")
 
 
 @pytest.fixture(scope="session")
-def dev_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def dev_dir(tmp_path_factory: pytest.TempPathFactory, one_torch_thread: None) -> Path:
     from opendream.engine.tiny import make_tiny
 
     return make_tiny(tmp_path_factory.mktemp("tiny") / "flux2-dev", "flux2-dev")
