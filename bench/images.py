@@ -4,6 +4,8 @@ encoders see neither the best case (flat colour) nor the worst (pure noise)."""
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -42,3 +44,25 @@ def jpeg_bytes(image: Image.Image, quality: int = 90) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
+
+
+def pad_png(data: bytes, total: int) -> bytes:
+    """`data` grown to `total` bytes by a private ancillary chunk before IEND (valid, ignored
+    by decoders): images of different pixel counts then cost the same to read byte by byte."""
+    iend = data.rindex(b"IEND") - 4
+    payload = total - len(data) - 12
+    if payload < 0:
+        raise ValueError(f"the PNG is already {len(data)} bytes, more than {total}")
+    kind = b"bnCh"
+    body = bytes(payload)
+    chunk = struct.pack(">I", payload) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return data[:iend] + chunk + data[iend:]
+
+
+def pad_jpeg(data: bytes, total: int) -> bytes:
+    """`data` grown to `total` bytes by trailing bytes after EOI (common from cameras, ignored by
+    decoders, and scanned by the end-marker check like the rest of the file)."""
+    missing = total - len(data)
+    if missing < 0:
+        raise ValueError(f"the JPEG is already {len(data)} bytes, more than {total}")
+    return data + bytes(missing)
