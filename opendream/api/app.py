@@ -16,11 +16,15 @@ from opendream.api import (
     routes_blobs,
     routes_files,
     routes_health,
+    routes_metrics,
     routes_models,
     routes_requests,
+    routes_stream,
+    routes_webhooks,
 )
 from opendream.api.context import AppContext
 from opendream.api.errors import BodySizeLimit, install_error_handlers
+from opendream.api.request_log import RequestLogContext
 from opendream.config import Settings
 from opendream.jobs.base import RequestStore
 from opendream.storage.base import BlobStore
@@ -44,11 +48,22 @@ def create_app(
     app.state.ctx = AppContext(settings=settings, store=store, blobs=blobs, blob_secret=blob_secret)
     app.state.store = store
     install_error_handlers(app)
-    for module in (routes_requests, routes_models, routes_files, routes_blobs, routes_health):
+    for module in (
+        routes_requests,
+        routes_stream,
+        routes_webhooks,
+        routes_models,
+        routes_files,
+        routes_blobs,
+        routes_health,
+        routes_metrics,
+    ):
         app.include_router(module.router)
     if importlib.util.find_spec("opendream.api.playground") is not None:
         from opendream.api.playground import router as playground
 
         app.include_router(playground)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # added last, so outermost of ours: log lines of a call about one request carry its id
+    app.add_middleware(RequestLogContext)
     return app

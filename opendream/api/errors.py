@@ -20,6 +20,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opendream.api.envelopes import DoorError, door_for, translate
+from opendream.api.idempotency import IdempotencyProblem, problem_response
 from opendream.jobs.base import StoreUnavailable
 
 log = logging.getLogger("opendream.api")
@@ -81,21 +83,56 @@ def envelope(status: int, code: int, message: str, detail: Any = None) -> JSONRe
     return JSONResponse(body, status_code=status)
 
 
+def error_body(
+    path: str, status: int, code: int, message: str, detail: Any = None
+) -> tuple[int, Any]:
+    """(status, body) of an error in the envelope of the door that `path` belongs to."""
+    door = door_for(path)
+    if door == "runcomfy":
+        return status, {"error_code": code, "error_message": message, "detail": detail}
+    return translate(door, status, message, detail)
+
+
+def respond(
+    request: Request,
+    status: int,
+    code: int,
+    message: str,
+    detail: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    shown, body = error_body(request.url.path, status, code, message, detail)
+    response = JSONResponse(body, status_code=shown)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DoorError, _door_error)  # type: ignore[arg-type]
+    app.add_exception_handler(IdempotencyProblem, _idempotency_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(StoreUnavailable, _store_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
 
 
-async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-    response = envelope(exc.status, exc.code, exc.message, exc.detail)
+async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    return respond(request, exc.status, exc.code, exc.message, exc.detail, exc.headers)
+
+
+async def _door_error(_: Request, exc: DoorError) -> JSONResponse:
+    response = JSONResponse(exc.body(), status_code=exc.status)
     response.headers.update(exc.headers)
     return response
 
 
-async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+async def _idempotency_problem(request: Request, exc: IdempotencyProblem) -> JSONResponse:
+    return problem_response(door_for(request.url.path), exc)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     problems = [
         {
             "loc": list(e.get("loc", [])),
@@ -105,44 +142,35 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
         }
         for e in exc.errors()
     ]
-    return await _api_error(_, invalid_input(problems))
+    return await _api_error(request, invalid_input(problems))
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     custom = exc.detail if isinstance(exc.detail, str) else None
-    if exc.status_code == 404:
+    status = exc.status_code
+    if status == 404:
         # Starlette's own "Not Found" means no route matched; a route's own 404 keeps its text.
         message = custom if custom and custom != "Not Found" else None
-        response = envelope(
-            404, NO_ROUTE, message or f"No route {request.method} {request.url.path}."
-        )
-    elif exc.status_code == 405:
-        message = f"Method {request.method} is not allowed on {request.url.path}."
-        response = envelope(405, 405001, message)
-    elif exc.status_code == 400:
+        code, text = NO_ROUTE, message or f"No route {request.method} {request.url.path}."
+    elif status == 405:
+        code, text = 405001, f"Method {request.method} is not allowed on {request.url.path}."
+    elif status == 400:
         # e.g. FastAPI's "There was an error parsing the body"; 400001 means an unknown model.
-        response = envelope(400, MALFORMED, custom or "Malformed request.")
+        code, text = MALFORMED, custom or "Malformed request."
     else:
-        response = envelope(exc.status_code, exc.status_code * 1000 + 1, custom or "HTTP error.")
-    if exc.headers:
-        response.headers.update(exc.headers)
-    return response
+        code, text = status * 1000 + 1, custom or "HTTP error."
+    return respond(request, status, code, text, headers=exc.headers)
 
 
-async def _store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+async def _store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
     log.warning("request table unavailable: %s", exc)
-    response = envelope(
-        503,
-        UNAVAILABLE,
-        "The service's database is unavailable right now; retry in a few seconds.",
-    )
-    response.headers["Retry-After"] = "5"
-    return response
+    message = "The service's database is unavailable right now; retry in a few seconds."
+    return respond(request, 503, UNAVAILABLE, message, headers={"Retry-After": "5"})
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return envelope(500, INTERNAL, "Internal error; it has been logged.")
+    return respond(request, 500, INTERNAL, "Internal error; it has been logged.")
 
 
 def _loc_name(loc: list[Any]) -> str:
@@ -177,7 +205,7 @@ class BodySizeLimit:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await self._reject(send)
+            await self._reject(send, scope.get("path", ""))
             return
 
         seen = 0
@@ -210,20 +238,21 @@ class BodySizeLimit:
             if not exceeded:
                 raise
         if exceeded and not started:
-            await self._reject(send)
+            await self._reject(send, scope.get("path", ""))
 
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error_code": 413001,
-                "error_message": f"Request body too large: the limit is {self.max_bytes} bytes.",
-                "detail": {"max_bytes": self.max_bytes},
-            }
-        ).encode()
+    async def _reject(self, send: Send, path: str) -> None:
+        status, answer = error_body(
+            path,
+            413,
+            413001,
+            f"Request body too large: the limit is {self.max_bytes} bytes.",
+            {"max_bytes": self.max_bytes},
+        )
+        body = json.dumps(answer).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": status,
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),

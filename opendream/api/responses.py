@@ -42,6 +42,24 @@ class Output(BaseModel):
     images: list[str] | None = Field(None, description="Multiple image URLs (sequential models)")
 
 
+class WebhookDelivery(BaseModel):
+    id: str = Field(description="The `webhook-id` of the message (the same on every retry).")
+    event: str
+    attempt: int
+    status: int | None = Field(None, description="The receiver's HTTP status, if it answered.")
+    at: str
+    error: str | None = None
+    next_at: str | None = Field(None, description="When the next attempt is due.")
+    gave_up: bool | None = Field(None, description="True when retries ran out.")
+
+
+class WebhookInfo(BaseModel):
+    url: str
+    events: list[str]
+    deliveries: list[WebhookDelivery] = Field(description="Every attempt so far, oldest first.")
+    pending: int = Field(description="Messages not delivered yet (waiting for a retry).")
+
+
 class ResultResponse(BaseModel):
     request_id: str
     status: ResultValue
@@ -61,6 +79,9 @@ class ResultResponse(BaseModel):
     )
     status_url: str
     result_url: str
+    webhook: WebhookInfo | None = Field(
+        None, description="The submit's webhook and its delivery attempts, when it named one."
+    )
 
 
 class CancelResponse(BaseModel):

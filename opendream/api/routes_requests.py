@@ -8,12 +8,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 
 from opendream.api.auth import require_key
 from opendream.api.context import AppContext, context
+from opendream.api.enqueue import check_key_limits, enqueue
 from opendream.api.errors import UNKNOWN_MODEL, ApiError, ErrorBody, invalid_input, not_found
-from opendream.api.limits import check_limits
+from opendream.api.idempotency import check_same_body, fingerprint, key_from
+from opendream.api.prefer import prefer_wait
 from opendream.api.responses import (
     CancelResponse,
     Output,
@@ -21,10 +24,19 @@ from opendream.api.responses import (
     ResultResponse,
     StatusResponse,
     SubmitResponse,
+    WebhookInfo,
 )
 from opendream.api.submit_inputs import fetch_references, stored_input
+from opendream.api.watch import wait_finished
+from opendream.api.webhook_params import (
+    WebhookRequest,
+    check_webhook,
+    parse_webhook,
+    webhook_extra,
+)
 from opendream.catalog import MODELS, UnknownModel, get_model, validate_input
-from opendream.jobs.base import ApiKey, RequestRow
+from opendream.jobs.base import FINISHED, ApiKey, RequestRow
+from opendream.webhooks.state import public_view
 
 log = logging.getLogger("opendream.api")
 router = APIRouter(tags=["requests"])
@@ -67,14 +79,18 @@ SUBMIT_BODY = {
     responses=_ERRORS,
     openapi_extra={"requestBody": SUBMIT_BODY},
     summary="Submit a request",
-    description="Model ids contain slashes: " + ", ".join(f"`{m}`" for m in MODELS) + ".",
+    description="Model ids contain slashes: "
+    + ", ".join(f"`{m}`" for m in MODELS)
+    + ". Optional: `?webhook=<url>&webhook_events=started,progress,completed` (signed "
+    "deliveries of the result object), `Idempotency-Key` (a retried submit returns the first "
+    "request), `Prefer: wait=N` (N <= 60: answer with the result when it is ready in time).",
 )
 async def submit(
     model_id: str,
     request: Request,
     key: ApiKey = Depends(require_key),
     ctx: AppContext = Depends(context),
-) -> SubmitResponse:
+) -> Response:
     try:
         spec = get_model(model_id)
     except UnknownModel:
@@ -83,42 +99,67 @@ async def submit(
             UNKNOWN_MODEL,
             f"Unknown model_id {model_id!r}. Offered: {', '.join(MODELS)}.",
         ) from None
-    idempotency_key = request.headers.get("idempotency-key") or None
+    webhook, webhook_problems = parse_webhook(request.query_params)
+    idempotency_key = key_from(request.headers)
     if idempotency_key is not None:
         earlier = await ctx.store.find_by_idempotency_key(key.id, idempotency_key)
         if earlier is not None:
-            return _submitted(ctx, earlier.id)
-    await check_limits(
-        ctx.store,
-        key.id,
-        per_minute=ctx.settings.rate_limit_per_minute,
-        max_queued=ctx.settings.max_queued_per_key,
-    )
+            body = await _json_body(request)
+            check_same_body(earlier, idempotency_key, _fingerprint(spec.id, body, webhook))
+            return await _answer(ctx, request, key, earlier.id)
+    await check_key_limits(ctx, key)
     body = await _json_body(request)
 
     clean, problems = validate_input(spec.id, body)
+    if webhook is not None:
+        webhook_problems += await check_webhook(ctx, webhook)
     request_id = str(uuid.uuid4())
     references, image_problems, blob_keys = await fetch_references(
         ctx, key, spec.id, clean, body, request_id, fetch=not _images_invalid(problems)
     )
-    problems = _merge(problems, image_problems)
+    problems = _merge(problems, image_problems) + webhook_problems
     if problems:
-        raise invalid_input(problems)
-    try:
-        await ctx.store.insert(
-            owner=key.id,
-            model_id=spec.id,
-            input=stored_input(clean, blob_keys),
-            input_blobs=blob_keys,
-            request_id=request_id,
-            idempotency_key=idempotency_key,
-        )
-    except BaseException:
-        # A request that is not queued leaves nothing behind.
         await ctx.delete_request_blobs(request_id)
-        raise
-    log.info("request %s queued: %s, %d reference(s)", request_id, spec.id, len(references))
-    return _submitted(ctx, request_id)
+        raise invalid_input(problems)
+    row = await enqueue(
+        ctx,
+        key,
+        request_id=request_id,
+        model_id=spec.id,
+        input=stored_input(clean, blob_keys),
+        blob_keys=blob_keys,
+        idempotency_key=idempotency_key,
+        fp=_fingerprint(spec.id, body, webhook),
+        extra=webhook_extra(webhook) if webhook is not None else None,
+    )
+    if row.id == request_id:
+        log.info("request %s queued: %s, %d reference(s)", request_id, spec.id, len(references))
+    return await _answer(ctx, request, key, row.id)
+
+
+def _fingerprint(model_id: str, body: Any, webhook: WebhookRequest | None) -> str:
+    return fingerprint(
+        "runcomfy", model_id, {"input": body, "webhook": webhook.as_dict() if webhook else None}
+    )
+
+
+async def _answer(ctx: AppContext, request: Request, key: ApiKey, request_id: str) -> Response:
+    """The submit answer; with `Prefer: wait=N`, the result instead when it is ready in time."""
+    wait = prefer_wait(request.headers.get("prefer"))
+    submitted = _submitted(ctx, request_id).model_dump()
+    if wait is None:
+        return JSONResponse(submitted)
+    row = await wait_finished(
+        ctx.store,
+        request_id,
+        key.id,
+        timeout_s=wait,
+        poll_s=min(ctx.settings.stream_poll_s, 1.0),
+    )
+    headers = {"Preference-Applied": f"wait={wait}"}
+    if row is not None and row.status in FINISHED:
+        return JSONResponse(build_result(ctx, row).model_dump(exclude_none=True), headers=headers)
+    return JSONResponse(submitted, headers=headers)
 
 
 @router.get(
@@ -212,6 +253,9 @@ def build_result(ctx: AppContext, row: RequestRow) -> ResultResponse:
         status_url=urls["status_url"],
         result_url=urls["result_url"],
     )
+    webhook = (row.extra or {}).get("webhook")
+    if isinstance(webhook, dict) and webhook.get("url"):
+        answer.webhook = WebhookInfo.model_validate(public_view(webhook))
     if row.status == "failed":
         answer.error = row.error or "The request failed."
     if row.expired:
