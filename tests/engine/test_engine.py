@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,7 @@ def test_images_have_the_delivered_size_and_progress_counts_every_step(klein_eng
     assert meta["upscale"]["method"] == "lanczos"
     assert meta["image_references"] == [[], ["generated:0"]]
     assert meta["inference_ms"] >= 0 and len(meta["per_image_ms"]) == 2
+    assert json.loads(json.dumps(meta)) == meta
 
 
 def test_same_seed_is_bit_identical_and_another_seed_is_not(klein_engine: Engine):
