@@ -43,14 +43,15 @@ def cases(quick: bool) -> list[Case]:
 
 
 def run(ctx: BenchContext) -> SuiteResult:
-    n = ctx.pick(2, 7)
+    # The 2048 case is several seconds per sample on a CPU: fewer samples there.
+    n_for = {"small": ctx.pick(2, 7), "large": ctx.pick(2, 5)}
     model_dir = ctx.model_dir or ctx.tiny_model_dir()
     chosen = [Case(c.label, c.model_id, {**c.body, "seed": 1234}) for c in cases(ctx.quick)]
     result = SuiteResult(
         "overhead",
         "service overhead: end to end vs the pipeline called directly",
         params={
-            "samples": n,
+            "samples": n_for,
             "model": "tiny flux2-klein" if ctx.model_dir is None else str(model_dir),
         },
     )
@@ -65,6 +66,7 @@ def run(ctx: BenchContext) -> SuiteResult:
     with ServiceProcess(data_dir, env=env) as service, service.client() as http:
         run_through_service(http, warmup_case())
         for case in chosen:
+            n = _samples(case, n_for)
             service_samples[case.label] = [
                 run_through_service(http, case).seconds for _ in range(n)
             ]
@@ -74,6 +76,7 @@ def run(ctx: BenchContext) -> SuiteResult:
     direct_pipeline_calls(engine, plan_for(engine, warmup_case()))
     for case in chosen:
         plan = plan_for(engine, case)
+        n = _samples(case, n_for)
         direct = time_calls(lambda plan=plan: direct_pipeline_calls(engine, plan), n, warmup=0)
         ctx.log(f"overhead: direct {case.label}: {sorted(direct)}")
         ours = summarize(service_samples[case.label])
@@ -100,3 +103,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         "engine passes for the same plan and seed."
     )
     return result
+
+
+def _samples(case: Case, n_for: dict[str, int]) -> int:
+    return n_for["large"] if case.label.startswith("2048") else n_for["small"]
