@@ -68,12 +68,26 @@ async def fetch_references(
     uris = clean.get("images")
     if not isinstance(uris, list):
         return [], [], []
+    return await store_references(ctx, key, model_id, uris, request_id, field="images")
+
+
+async def store_references(
+    ctx: AppContext,
+    key: ApiKey,
+    model_id: str,
+    uris: list[Any],
+    request_id: str,
+    *,
+    field: str,
+) -> tuple[list[ValidatedImage], list[dict[str, Any]], list[str]]:
+    """Fetches and validates `uris` under `model_id`'s image rules, then stores them as the
+    request's input blobs. (images, problems at `["body", field, i]`, blob keys)."""
     try:
         images = await load_images(
             uris,
             rules_from_schema(image_rules(model_id)),
             fetch_policy(ctx),
-            field="images",
+            field=field,
             resolve_upload=upload_resolver(ctx, key.id),
         )
     except InputRejected as rejected:
@@ -96,6 +110,10 @@ def stored_input(clean: dict[str, Any], blob_keys: list[str]) -> dict[str, Any]:
     uris = clean.get("images")
     if not isinstance(uris, list):
         return dict(clean)
+    return {**clean, "images": noted_uris(uris, blob_keys)}
+
+
+def noted_uris(uris: list[Any], blob_keys: list[str]) -> list[Any]:
     kept = []
     for i, uri in enumerate(uris):
         if isinstance(uri, str) and uri[:5].lower() == "data:":
@@ -104,7 +122,7 @@ def stored_input(clean: dict[str, Any], blob_keys: list[str]) -> dict[str, Any]:
             kept.append(f"{header},…({len(uri)} chars, stored as {where})")
         else:
             kept.append(uri)
-    return {**clean, "images": kept}
+    return kept
 
 
 def _aware(t: datetime) -> datetime:

@@ -179,7 +179,7 @@ class Worker:
             "queue_ms": _queue_ms(row),
             "inference_ms": inference_ms,
             "attempts": row.attempts,
-            "output_format": self.options.output_format,
+            "output_format": self.output_format(row),
         }
         if await self.store.complete(row.id, self.options.worker_id, outputs, metadata):
             self.completed += 1
@@ -205,11 +205,18 @@ class Worker:
             )
         return to_generation_request(row.model_id, row.input, references)
 
+    def output_format(self, row: RequestRow) -> OutputFormat:
+        """The request's own choice (`extra["output_format"]`, set by doors that let a client
+        pick), else the worker's."""
+        chosen = (row.extra or {}).get("output_format")
+        return chosen if chosen in CONTENT_TYPES else self.options.output_format
+
     def _generate(
         self, run: _Run, request: GenerationRequest, loop: asyncio.AbstractEventLoop
     ) -> GenerationResult:
         """Runs in a thread: the engine is blocking and must not hold the event loop."""
         plan = self.engine.plan(request)
+        fmt = self.output_format(run.row)
 
         def on_progress(p: Progress) -> None:
             if run.abort_reason:
@@ -220,9 +227,9 @@ class Worker:
         def on_image(index: int, image: Any) -> None:
             if run.abort_reason:
                 raise Aborted(run.abort_reason)
-            data = encode_image(image, self.options.output_format)
-            key = output_key(run.row.id, index, self.options.output_format)
-            ct = CONTENT_TYPES[self.options.output_format]
+            data = encode_image(image, fmt)
+            key = output_key(run.row.id, index, fmt)
+            ct = CONTENT_TYPES[fmt]
             asyncio.run_coroutine_threadsafe(self.blobs.put(key, data, ct), loop).result()
             run.outputs[index] = key
             loop.call_soon_threadsafe(run.progress_dirty.set)

@@ -133,6 +133,30 @@ async def test_completes_with_outputs_keyed_by_request(store, blobs) -> None:  #
     )
 
 
+async def test_a_request_may_choose_its_output_format(store, blobs) -> None:  # type: ignore[no-untyped-def]
+    """Doors that let a client pick (`output_format` of the OpenAI and Ark APIs) put it in the
+    row's extra; an unknown value falls back to the worker's own format."""
+    chosen = await store.insert(
+        owner="k", model_id=SEQ, input=INPUT, input_blobs=[], extra={"output_format": "jpeg"}
+    )
+    bogus = await store.insert(
+        owner="k", model_id=SEQ, input=INPUT, input_blobs=[], extra={"output_format": "gif"}
+    )
+    worker = Worker(store, blobs, FixtureEngine(n=1), options())
+
+    async def done() -> bool:
+        rows = [await store.get(chosen.id), await store.get(bogus.id)]
+        return all(r.status == "succeeded" for r in rows)
+
+    await run_until(worker, done)
+    jpeg, png = await store.get(chosen.id), await store.get(bogus.id)
+    assert jpeg.outputs == [f"requests/{chosen.id}/outputs/0.jpg"]
+    assert jpeg.metadata["output_format"] == "jpeg"
+    assert (await blobs.get(jpeg.outputs[0]))[:3] == b"\xff\xd8\xff"
+    assert png.outputs == [f"requests/{bogus.id}/outputs/0.png"]
+    assert png.metadata["output_format"] == "png"
+
+
 async def test_progress_and_stored_outputs_are_written_while_running(store, blobs) -> None:  # type: ignore[no-untyped-def]
     hold = threading.Event()
     row = await store.insert(owner="k", model_id=SEQ, input=INPUT, input_blobs=[])
