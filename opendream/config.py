@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024 * 1024
     rate_limit_per_minute: int = 120
     max_queued_per_key: int = 100
+    metrics_token: str | None = None  # /metrics is open unless set (then Bearer <this token>)
+    access_log: bool = False  # one log line per HTTP call (uvicorn's, with the request id)
     # The synchronous doors (Ark, OpenAI) hold the POST open at most this long; below the
     # official SDKs' 600 s client timeout, so the server answers (and says "do not retry")
     # before a client gives up and submits again.

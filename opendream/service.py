@@ -163,8 +163,10 @@ async def serve(settings: Settings, *, with_worker: bool = True) -> None:
         app,
         host=settings.host,
         port=settings.port,
+        # no log config of its own: uvicorn's loggers propagate to the root handler that
+        # configure_logging installed (same format, request id on access lines)
         log_config=None,
-        access_log=False,
+        access_log=settings.access_log,
         lifespan="off",
     )
     server = uvicorn.Server(config)
