@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -42,9 +43,7 @@ def serve(
     host: Annotated[Optional[str], typer.Option(help="Bind address.")] = None,  # noqa: UP045
     port: Annotated[Optional[int], typer.Option(help="Port.")] = None,  # noqa: UP045
     data_dir: DataDir = None,
-    model_dir: Annotated[
-        Path | None, typer.Option(help="Local diffusers model directory.")
-    ] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="Local diffusers model directory.")] = None,
     backend: Annotated[
         str | None, typer.Option(help="flux2-klein | flux2-dev | qwen-image.")
     ] = None,
@@ -68,16 +67,14 @@ def serve(
         device=device,
     )
     configure_logging()
-    asyncio.run(run(settings, with_worker=settings.worker and not no_worker))
+    _run_service(run(settings, with_worker=settings.worker and not no_worker))
 
 
 @app.command()
 def worker(
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, cuda:N.")] = None,  # noqa: UP045
     data_dir: DataDir = None,
-    model_dir: Annotated[
-        Path | None, typer.Option(help="Local diffusers model directory.")
-    ] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="Local diffusers model directory.")] = None,
     config: Config = None,
 ) -> None:
     """Run a worker only (one per GPU)."""
@@ -85,7 +82,20 @@ def worker(
 
     settings = _settings(config, device=device, data_dir=data_dir, model_dir=model_dir)
     configure_logging()
-    asyncio.run(run_worker(settings))
+    _run_service(run_worker(settings))
+
+
+def _run_service(main: Coroutine[Any, Any, None]) -> None:
+    """Configuration mistakes end with one clear line, not a traceback."""
+    from opendream.engine import EngineLoadError
+
+    try:
+        asyncio.run(main)
+    except EngineLoadError as exc:
+        typer.echo(f"opendream: cannot load the model: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass
 
 
 async def _with_store(settings: Settings, fn):  # type: ignore[no-untyped-def]

@@ -11,9 +11,8 @@ import signal
 import socket
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from opendream.bootstrap import blob_secret, demo_model_dir, ensure_first_key
+from opendream.bootstrap import DEMO_FAMILY, blob_secret, demo_model_dir, ensure_first_key
 from opendream.catalog.models import MODELS
 from opendream.config import Settings
 from opendream.jobs.base import RequestStore
@@ -31,35 +30,18 @@ DEMO_BANNER = """
 
 
 def engine_config(settings: Settings):  # -> EngineConfig; engine imported lazily (torch)
+    """The configured weights, or (none configured) the tiny demo model, built once."""
     from opendream.engine.engine import EngineConfig
     from opendream.engine.tiny import make_tiny
 
-    model_dir = settings.model_dir
-    backend = settings.backend
-    if model_dir is None:
-        model_dir = demo_model_dir(settings)
-        backend = "flux2-klein"
-        if not (model_dir / "model_index.json").exists():
-            log.warning(
-                "no weights configured: building the tiny offline demo model in %s", model_dir
-            )
-            make_tiny(model_dir, family=backend)
-        log.warning(DEMO_BANNER, model_dir)
-    return EngineConfig(
-        backend=backend,
-        model_dir=Path(model_dir),
-        edit_model_dir=settings.edit_model_dir,
-        device=settings.device,
-        dtype=settings.dtype,
-        compile=settings.compile,
-        attention_backend=settings.attention_backend,
-        cpu_offload=settings.cpu_offload,
-        vae_tiling=settings.vae_tiling,
-        steps=settings.steps,
-        guidance=settings.guidance,
-        upscaler_dir=settings.upscaler_dir,
-        prompt_llm_dir=settings.prompt_llm_dir,
-    )
+    if settings.model_dir is None:
+        demo = demo_model_dir(settings)
+        if not (demo / "model_index.json").exists():
+            log.warning("no weights configured: building the tiny offline demo model in %s", demo)
+            make_tiny(demo, family=DEMO_FAMILY)
+        log.warning(DEMO_BANNER, demo)
+        settings = settings.model_copy(update={"model_dir": demo, "backend": DEMO_FAMILY})
+    return EngineConfig.from_settings(settings)
 
 
 async def open_state(settings: Settings) -> tuple[RequestStore, BlobStore]:
