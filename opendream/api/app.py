@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 import opendream
 from opendream.api import (
+    routes_ark,
     routes_blobs,
     routes_files,
     routes_health,
@@ -52,6 +53,7 @@ def create_app(
         routes_requests,
         routes_stream,
         routes_webhooks,
+        routes_ark,
         routes_models,
         routes_files,
         routes_blobs,

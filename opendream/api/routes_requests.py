@@ -17,6 +17,7 @@ from opendream.api.enqueue import check_key_limits, enqueue
 from opendream.api.errors import UNKNOWN_MODEL, ApiError, ErrorBody, invalid_input, not_found
 from opendream.api.idempotency import check_same_body, fingerprint, key_from
 from opendream.api.prefer import prefer_wait
+from opendream.api.request_log import bind_submitted
 from opendream.api.responses import (
     CancelResponse,
     Output,
@@ -104,16 +105,17 @@ async def submit(
     if idempotency_key is not None:
         earlier = await ctx.store.find_by_idempotency_key(key.id, idempotency_key)
         if earlier is not None:
-            body = await _json_body(request)
+            body = await json_body(request)
             check_same_body(earlier, idempotency_key, _fingerprint(spec.id, body, webhook))
             return await _answer(ctx, request, key, earlier.id)
     await check_key_limits(ctx, key)
-    body = await _json_body(request)
+    body = await json_body(request)
 
     clean, problems = validate_input(spec.id, body)
     if webhook is not None:
         webhook_problems += await check_webhook(ctx, webhook)
     request_id = str(uuid.uuid4())
+    bind_submitted(request_id)
     references, image_problems, blob_keys = await fetch_references(
         ctx, key, spec.id, clean, body, request_id, fetch=not _images_invalid(problems)
     )
@@ -293,7 +295,7 @@ def _submitted(ctx: AppContext, request_id: str) -> SubmitResponse:
     return SubmitResponse(request_id=request_id, **ctx.request_urls(request_id))
 
 
-async def _json_body(request: Request) -> Any:
+async def json_body(request: Request) -> Any:
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
     # No header at all is tolerated (hand-written curl calls); another type is refused.

@@ -166,6 +166,12 @@ class Worker:
             return
         except Exception as exc:
             log.exception("request %s failed", row.id)
+            if run.outputs:
+                # The images made before the failure stay reachable (partial results).
+                with contextlib.suppress(Exception):
+                    await self.store.set_progress(
+                        row.id, self.options.worker_id, _progress(run.latest_progress, run)
+                    )
             await self.store.fail(row.id, self.options.worker_id, _reason(exc), {})
             return
         finally:
@@ -267,13 +273,21 @@ class Worker:
             run.progress_dirty.clear()
             p = run.latest_progress
             if p is not None:
-                # `stored`: output keys already written, so streams can send each image as
-                # soon as it exists rather than at the end.
-                progress = {"step": p.step, "steps": p.steps, "image": p.image, "images": p.images}
-                progress["stored"] = [run.outputs[i] for i in sorted(run.outputs)]
                 with contextlib.suppress(Exception):
-                    await self.store.set_progress(run.row.id, self.options.worker_id, progress)
+                    await self.store.set_progress(
+                        run.row.id, self.options.worker_id, _progress(p, run)
+                    )
             await asyncio.sleep(self.options.progress_interval_s)
+
+
+def _progress(p: Progress | None, run: _Run) -> dict[str, Any]:
+    progress: dict[str, Any] = {}
+    if p is not None:
+        progress = {"step": p.step, "steps": p.steps, "image": p.image, "images": p.images}
+    # `stored`: output keys already written, so streams can send each image as soon as it
+    # exists rather than at the end (and a failed request still shows what it made).
+    progress["stored"] = [run.outputs[i] for i in sorted(run.outputs)]
+    return progress
 
 
 async def _wait_any(stop: asyncio.Event, other: Any) -> None:
