@@ -28,8 +28,10 @@ NO_RETRY = {"x-should-retry": "false"}  # the official SDKs honour it
 
 
 def image_size(row: RequestRow) -> tuple[int, int] | None:
-    """The delivered size: the worker's record once done, else what the door planned."""
-    for value in (row.metadata.get("delivered_size"), (row.extra.get("ark") or {}).get("size")):
+    """The delivered size: the worker's record once done, else what the door planned (the Ark
+    and OpenAI doors keep it under their own name in `extra`)."""
+    planned = [(row.extra.get(door) or {}).get("size") for door in ("ark", "openai")]
+    for value in (row.metadata.get("delivered_size"), *planned):
         if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
             return value[0], value[1]
     return None

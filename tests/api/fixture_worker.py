@@ -36,7 +36,10 @@ class FixtureEngine:
         size = delivered_size(request.size, request.references)
         n = self.count(request)
         images = tuple(ImagePlan(index=i, prompt=request.prompt, seed=i) for i in range(n))
-        meta = {"delivered_size": [size.width, size.height], "prompts": [request.prompt] * n}
+        meta = {
+            "delivered_size": [size.width, size.height],
+            "prompts": {"per_image": [f"{request.prompt} (image {i + 1})" for i in range(n)]},
+        }
         return Plan(
             request, images, size.width, size.height, size.width, size.height, 2, 1.0, 0, meta
         )
