@@ -1,0 +1,152 @@
+"""The fleet deployment end to end: `opendream serve --no-worker` plus two `opendream worker`
+processes on one PostgreSQL database and one blob store (a shared directory, then an S3 bucket on
+moto's server), each worker with its own id."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.e2e.fleet import EDIT, Fleet, edit_body
+from tests.e2e.fleet_fixtures import fleet_factory, pg_database  # noqa: F401
+
+pytestmark = pytest.mark.postgres
+
+
+def _image_size(url: str) -> tuple[int, int]:
+    r = httpx.get(url, timeout=30, trust_env=False)
+    assert r.status_code == 200, (url, r.status_code, r.text[:200])
+    return Image.open(io.BytesIO(r.content)).size
+
+
+def _submit(client: httpx.Client, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        r = client.post(f"/v1/models/{EDIT}", json=edit_body(i))
+        assert r.status_code == 200, r.text
+        ids.append(r.json()["request_id"])
+    return ids
+
+
+def test_api_without_worker_and_two_workers_share_the_work(
+    fleet_factory: Callable[..., Fleet],  # noqa: F811
+) -> None:
+    fleet = fleet_factory()
+    fleet.start_api()
+    with fleet.client() as client:
+        # API only: it accepts work and reports that no worker is there to do it
+        ids = _submit(client, 6)
+        assert fleet.statuses(client)[ids[0]] == "in_queue"
+        ready = httpx.get(f"{fleet.base_url}/readyz", trust_env=False)
+        assert ready.status_code == 503 and ready.json()["workers"] == 0
+
+        since = time.time()
+        for wid in ("gpu-a", "gpu-b"):
+            fleet.start_worker(wid)
+        fleet.wait_workers_alive(["gpu-a", "gpu-b"], since, timeout_s=90)
+        assert httpx.get(f"{fleet.base_url}/readyz", trust_env=False).json()["workers"] == 2
+
+        statuses = fleet.wait_all_finished(client, ids, timeout_s=90, during=lambda: None)
+        assert all(statuses[i] == "succeeded" for i in ids), statuses
+        results = [client.get(f"/v1/requests/{i}/result").json() for i in ids]
+
+    workers_used = {ran_on(fleet, i) for i in ids}
+    assert workers_used <= {"gpu-a", "gpu-b"}
+    assert len(workers_used) == 2, "both workers should have taken work"
+    for result in results:
+        assert result["metadata"]["attempts"] == 1
+        assert _image_size(result["output"]["image"]) == (1024, 1024)
+        assert len(fleet.output_blobs(result["request_id"])) == 1
+
+    samples = fleet.metrics()
+    assert samples[f'opendream_requests{{model="{EDIT}",status="succeeded"}}'] == 6
+    assert samples[f'opendream_queue_depth{{model="{EDIT}"}}'] == 0
+    assert samples["opendream_workers"] == 2
+
+
+def ran_on(fleet: Fleet, request_id: str) -> str:
+    """Which worker ran a request, from the workers' own JSON logs (each line carries the id)."""
+    for wid, service in fleet.workers.items():
+        for record in service.json_logs():
+            if record.get("request_id") == request_id and "succeeded" in record.get("msg", ""):
+                return wid
+    raise AssertionError(f"no worker logged the success of {request_id}")
+
+
+@pytest.fixture
+def moto_s3() -> Iterator[dict[str, str]]:
+    """moto's S3 server on loopback, one bucket; the variables a fleet host would set."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ACCESS_KEY_ID": "fleet-key",
+        "AWS_SECRET_ACCESS_KEY": "fleet-secret",
+        "AWS_REGION": "us-east-1",
+        "OPENDREAM_S3_ENDPOINT": f"http://{host}:{port}",
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["OPENDREAM_S3_ENDPOINT"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+    )
+    s3.create_bucket(Bucket="fleet-outputs")
+    try:
+        yield env
+    finally:
+        server.stop()
+
+
+def _s3_keys(env: dict[str, str], prefix: str) -> list[str]:
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["OPENDREAM_S3_ENDPOINT"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+    )
+    listing = s3.list_objects_v2(Bucket="fleet-outputs", Prefix=prefix)
+    return sorted(o["Key"] for o in listing.get("Contents", []))
+
+
+def test_fleet_on_an_s3_bucket_serves_presigned_outputs(
+    fleet_factory: Callable[..., Fleet],  # noqa: F811
+    moto_s3: dict[str, str],
+) -> None:
+    fleet = fleet_factory(storage_url="s3://fleet-outputs/prod/od", env=moto_s3)
+    fleet.start_api()
+    since = time.time()
+    for wid in ("s3-a", "s3-b"):
+        fleet.start_worker(wid)
+    with fleet.client() as client:
+        ids = _submit(client, 4)
+        fleet.wait_workers_alive(["s3-a", "s3-b"], since, timeout_s=90)
+        statuses = fleet.wait_all_finished(client, ids, timeout_s=90, during=lambda: None)
+        assert all(statuses[i] == "succeeded" for i in ids), statuses
+        results = [client.get(f"/v1/requests/{i}/result").json() for i in ids]
+
+    for result in results:
+        url = result["output"]["image"]
+        # a presigned GET on the bucket's endpoint, not a URL the API answers
+        assert url.startswith(moto_s3["OPENDREAM_S3_ENDPOINT"] + "/fleet-outputs/prod/od/")
+        assert "X-Amz-Signature=" in url
+        assert _image_size(url) == (1024, 1024)
+        rid = result["request_id"]
+        # the reference the API stored and the one output the worker wrote, under the prefix
+        keys = _s3_keys(moto_s3, f"prod/od/requests/{rid}/")
+        outputs = [k for k in keys if "/outputs/" in k]
+        assert outputs == [f"prod/od/requests/{rid}/outputs/0.png"], keys
+        assert len(keys) > len(outputs), keys  # the stored reference image
+    assert not fleet.blob_dir.exists()  # nothing went to a local directory
