@@ -54,6 +54,18 @@ def test_api_without_worker_and_two_workers_share_the_work(
         statuses = fleet.wait_all_finished(client, ids, timeout_s=90, during=lambda: None)
         assert all(statuses[i] == "succeeded" for i in ids), statuses
         results = [client.get(f"/v1/requests/{i}/result").json() for i in ids]
+        assert client.get(f"/v1/requests/{ids[0]}/status").json()["status"] == "completed"
+
+    # one JSON log stream per process; uvicorn's own lines go through the same handler, and
+    # every line about a request, access lines included, carries its id
+    api_logs = fleet.api.json_logs() if fleet.api else []
+    assert any(r["logger"] == "uvicorn.error" for r in api_logs)
+    about_first = [r for r in api_logs if r.get("request_id") == ids[0]]
+    assert any("queued" in r["msg"] for r in about_first), about_first
+    assert any(
+        r["logger"] == "uvicorn.access" and "POST /v1/models/" in r["msg"] for r in about_first
+    )
+    assert any(r["logger"] == "uvicorn.access" and "/status" in r["msg"] for r in about_first)
 
     workers_used = {ran_on(fleet, i) for i in ids}
     assert workers_used <= {"gpu-a", "gpu-b"}
