@@ -124,6 +124,5 @@ class ApiServer:
 
     def client(self, token: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token if token is not None else self.token}"}
-        return httpx.Client(
-            base_url=self.base_url, headers=headers, timeout=30, trust_env=False, **kwargs
-        )
+        options: dict[str, Any] = {"timeout": 30, "trust_env": False, **kwargs}
+        return httpx.Client(base_url=self.base_url, headers=headers, **options)
