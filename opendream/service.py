@@ -74,6 +74,7 @@ async def build_worker(settings: Settings, store: RequestStore, blobs: BlobStore
     from opendream.worker.runner import Worker, WorkerOptions
 
     config = await asyncio.to_thread(engine_config, settings)
+    _quiet_progress_bars()
     engine = await asyncio.to_thread(Engine.load, config)
     options = WorkerOptions(
         worker_id=worker_id(settings),
@@ -89,6 +90,21 @@ async def build_worker(settings: Settings, store: RequestStore, blobs: BlobStore
         "worker %s ready: backend %s on %s", options.worker_id, config.backend, settings.device
     )
     return Worker(store, blobs, engine, options)
+
+
+def _quiet_progress_bars() -> None:
+    """Loading bars (tqdm) are for terminals: in a log file, journald or a pod's log they are
+    unstructured noise between JSON lines."""
+    if sys.stderr.isatty() and os.environ.get("OPENDREAM_LOG_FORMAT", "text") != "json":
+        return
+    with contextlib.suppress(Exception):
+        from diffusers.utils import logging as diffusers_logging
+
+        diffusers_logging.disable_progress_bar()
+    with contextlib.suppress(Exception):
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
 
 
 async def sweep_expired(settings: Settings, store: RequestStore, blobs: BlobStore) -> int:
@@ -183,3 +199,5 @@ def configure_logging(level: str = "INFO") -> None:
         )
         return
     configure(level, os.environ.get("OPENDREAM_LOG_FORMAT", "text"))
+    # Python warnings (deprecations from libraries) become log records in the same format
+    logging.captureWarnings(True)

@@ -159,6 +159,10 @@ class Worker:
         progress = asyncio.create_task(self._write_progress(run))
         started = time.perf_counter()
         try:
+            if row.attempts > 1:
+                # An earlier attempt may have stored some outputs before its worker died; the
+                # stored outputs are exactly this attempt's, however many it makes.
+                await self.blobs.delete_prefix(f"requests/{row.id}/outputs/")
             request = await self._load_request(row)
             result = await asyncio.to_thread(self._generate, run, request, loop)
         except Aborted:

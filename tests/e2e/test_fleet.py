@@ -58,6 +58,10 @@ def test_api_without_worker_and_two_workers_share_the_work(
 
     # one JSON log stream per process; uvicorn's own lines go through the same handler, and
     # every line about a request, access lines included, carries its id
+    for service in [fleet.api, *fleet.workers.values()]:
+        assert service is not None
+        lines = service.read_log().splitlines()
+        assert lines and all(line.startswith("{") for line in lines), service.read_log()[:2000]
     api_logs = fleet.api.json_logs() if fleet.api else []
     assert any(r["logger"] == "uvicorn.error" for r in api_logs)
     about_first = [r for r in api_logs if r.get("request_id") == ids[0]]

@@ -239,3 +239,24 @@ async def test_a_lost_lease_never_overwrites_the_new_owner(store, blobs) -> None
     await run_until(worker, done)
     final = await store.get(row.id)
     assert final.worker_id == "new" and final.outputs[0].startswith(f"requests/{row.id}/")
+
+
+async def test_a_retry_keeps_only_its_own_outputs(store, blobs) -> None:  # type: ignore[no-untyped-def]
+    row = await store.insert(owner="k", model_id=SEQ, input=INPUT, input_blobs=[])
+    claimed = await store.claim("dead", [SEQ], lease_s=3600)
+    assert claimed is not None
+    # the dead attempt stored three images; this one makes two
+    for i in range(3):
+        await blobs.put(f"requests/{row.id}/outputs/{i}.png", b"stale", "image/png")
+    assert await store.release_worker("dead") == 1
+    worker = Worker(store, blobs, FixtureEngine(n=2), options("w2"))
+
+    async def done() -> bool:
+        return (await store.get(row.id)).status == "succeeded"
+
+    await run_until(worker, done)
+    final = await store.get(row.id)
+    assert final.outputs == [f"requests/{row.id}/outputs/{i}.png" for i in range(2)]
+    assert not await blobs.exists(f"requests/{row.id}/outputs/2.png")
+    assert await blobs.get(f"requests/{row.id}/outputs/0.png") != b"stale"
+    assert await blobs.exists(f"requests/{row.id}/outputs/1.png")
