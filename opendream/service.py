@@ -135,6 +135,19 @@ async def _sweep_forever(
             await asyncio.wait_for(stop.wait(), interval)
 
 
+def background_loops(
+    settings: Settings, store: RequestStore, blobs: BlobStore, stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    """What every process runs beside its main job: retention, and webhook deliveries."""
+    tasks = [asyncio.create_task(_sweep_forever(settings, store, blobs, stop))]
+    if settings.webhook_delivery:
+        from opendream.api.webhook_delivery import delivery_loop
+
+        deliveries = delivery_loop(settings, store, blobs, blob_secret=blob_secret(settings))
+        tasks.append(asyncio.create_task(deliveries.run(stop)))
+    return tasks
+
+
 async def serve(settings: Settings, *, with_worker: bool = True) -> None:
     import uvicorn
 
@@ -148,9 +161,7 @@ async def serve(settings: Settings, *, with_worker: bool = True) -> None:
             f"\nCreated the first API key (also saved to {path}, mode 0600):\n{token}\n", flush=True
         )
     stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = [
-        asyncio.create_task(_sweep_forever(settings, store, blobs, stop))
-    ]
+    tasks = background_loops(settings, store, blobs, stop)
     worker = None
     if with_worker:
         worker = await build_worker(settings, store, blobs)
@@ -184,9 +195,12 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     worker = await build_worker(settings, store, blobs)
+    tasks = background_loops(settings, store, blobs, stop)
     try:
-        await asyncio.gather(worker.run(stop), _sweep_forever(settings, store, blobs, stop))
+        await worker.run(stop)
     finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await store.close()
 
 
