@@ -50,13 +50,15 @@ def test_encoding_and_inputs(tmp_path: Path) -> None:
     assert any(f["name"].endswith("fetched + validated") for f in docs["inputs"]["figures"])
 
 
-def test_gpu_suite_runs_tiny_on_cpu(tmp_path: Path) -> None:
-    """No GPU here: the generation-speed suite runs the tiny architecture on the CPU so its code
-    (vanilla call, engine with options, KV pipeline, FLOP count) keeps working."""
-    docs = _bench(tmp_path, "gpu", "--device", "cpu")
-    doc = docs["gpu"]
-    _check_written(tmp_path, doc)
-    names = [f["name"] for f in doc["figures"]]
+def test_generation_suites_run_tiny_on_cpu(tmp_path: Path) -> None:
+    """No GPU here: suite 6 runs the tiny architecture on the CPU (vanilla call, engine with
+    options, KV pipeline, FLOP count), and suite 7 has a real `opendream serve` with the tiny
+    model make a chained series, against the same pipeline calls made directly. One run for
+    both, so torch is imported once."""
+    docs = _bench(tmp_path, "gpu", "sequential", "--device", "cpu")
+    gpu = docs["gpu"]
+    _check_written(tmp_path, gpu)
+    names = [f["name"] for f in gpu["figures"]]
     for expected in (
         "tiny 256x256 t2i: vanilla diffusers",
         "tiny 256x256 t2i: engine (defaults)",
@@ -64,6 +66,13 @@ def test_gpu_suite_runs_tiny_on_cpu(tmp_path: Path) -> None:
         "tiny 256x256 4 refs: FLOP floor",
     ):
         assert expected in names
-    floor = next(f for f in doc["figures"] if f["name"] == "tiny 256x256 t2i: FLOP floor")
+    floor = next(f for f in gpu["figures"] if f["name"] == "tiny 256x256 t2i: FLOP floor")
     assert floor["value"] > 0 and floor["ratio"] is not None
-    assert any("GPU FIGURES STILL OWED" in n for n in doc["notes"])
+
+    sequential = docs["sequential"]
+    _check_written(tmp_path, sequential)
+    (figure,) = sequential["figures"]
+    assert figure["ratio"] is not None and figure["ratio"] > 0
+    assert figure["notes"].startswith("2 images produced")
+    for doc in (gpu, sequential):
+        assert any("GPU FIGURES STILL OWED" in n for n in doc["notes"])
