@@ -60,9 +60,10 @@ def pad_png(data: bytes, total: int) -> bytes:
 
 
 def pad_jpeg(data: bytes, total: int) -> bytes:
-    """`data` grown to `total` bytes by trailing bytes after EOI (common from cameras, ignored by
-    decoders, and scanned by the end-marker check like the rest of the file)."""
+    """`data` grown to `total` bytes by trailing bytes after EOI (as cameras append), ending in
+    another end marker: the checks that look for the last end marker then find it at once,
+    whatever the image's own size, and decoders ignore the trailer."""
     missing = total - len(data)
-    if missing < 0:
-        raise ValueError(f"the JPEG is already {len(data)} bytes, more than {total}")
-    return data + bytes(missing)
+    if missing < 2:
+        raise ValueError(f"the JPEG is {len(data)} bytes: it cannot be padded to {total}")
+    return data + bytes(missing - 2) + b"\xff\xd9"

@@ -199,7 +199,8 @@ def _validation_curve(ctx: BenchContext, result: SuiteResult) -> None:
     result.notes.append(
         "Validation = inspect_image (magic bytes, header, PNG chunk walk with CRCs, JPEG scan "
         "markers, EXIF orientation) + the schema's rules, on flat-colour images padded to one file "
-        "size per format (a private PNG chunk; bytes after the JPEG's end marker), so only the "
-        "pixel count grows. The Pillow full-decode curve is for contrast: "
-        "what judging an image by decoding it would cost."
+        "size per format (a private PNG chunk, CRC-checked like the rest; a trailer after the "
+        "JPEG's end marker), so only the pixel count grows. Byte-level checks are linear in the "
+        "file size, which the schemas cap at 10 MB; (a) measures that case. The Pillow "
+        "full-decode curve is for contrast: what judging an image by decoding it would cost."
     )

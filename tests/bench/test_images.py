@@ -22,4 +22,4 @@ def test_padding_keeps_a_valid_image_of_the_exact_size(encode, pad) -> None:  # 
             (0, 0)
         )
     with pytest.raises(ValueError):
-        pad(data, len(data) - 1)
+        pad(data, len(data) + 1)
