@@ -61,6 +61,7 @@ class WorkerOptions:
     shutdown_grace_s: float = 30.0
     idle_wait_s: float = 5.0
     progress_interval_s: float = 0.1
+    complete_retry_s: float = 30.0  # how long a finished run retries recording its result
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,7 +135,9 @@ class Worker:
         while not stop.is_set():
             try:
                 await self.store.worker_beat(self.options.worker_id, self._beat_info())
-            except Exception:  # a database blip must not kill the worker
+            except StoreUnavailable as exc:  # a database blip must not kill the worker
+                log.warning("worker heartbeat failed: %s", exc)
+            except Exception:
                 log.exception("worker heartbeat failed")
             await _wait_any(stop, asyncio.sleep(self.options.heartbeat_s))
 
@@ -191,7 +194,7 @@ class Worker:
             "attempts": row.attempts,
             "output_format": self.output_format(row),
         }
-        if await self.store.complete(row.id, self.options.worker_id, outputs, metadata):
+        if await self._complete(row, outputs, metadata):
             self.completed += 1
             observe_inference(row.model_id, inference_ms / 1000)
             if metadata["queue_ms"] is not None:
@@ -204,6 +207,22 @@ class Worker:
             log.warning(
                 "request %s finished after its lease was lost; another attempt owns it", row.id
             )
+
+    async def _complete(
+        self, row: RequestRow, outputs: list[str], metadata: dict[str, Any]
+    ) -> bool:
+        """The outputs are stored: a short database outage right now should not cost a rerun,
+        so the completion is retried for a while (guarded by worker id as always; if the row was
+        reaped and claimed elsewhere meanwhile, this returns False)."""
+        deadline = time.monotonic() + self.options.complete_retry_s
+        while True:
+            try:
+                return await self.store.complete(row.id, self.options.worker_id, outputs, metadata)
+            except StoreUnavailable as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("could not record the result of %s yet, retrying: %s", row.id, exc)
+                await asyncio.sleep(min(1.0, self.options.heartbeat_s))
 
     async def _load_request(self, row: RequestRow) -> GenerationRequest:
         references = []
@@ -264,6 +283,9 @@ class Worker:
                 held = await self.store.heartbeat(
                     run.row.id, self.options.worker_id, self.options.lease_s
                 )
+            except StoreUnavailable as exc:
+                log.warning("lease heartbeat for %s failed; retrying: %s", run.row.id, exc)
+                continue
             except Exception:
                 log.exception("lease heartbeat for %s failed; retrying", run.row.id)
                 continue

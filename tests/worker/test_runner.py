@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from opendream.engine.types import GenerationRequest, GenerationResult, ImagePlan, Plan, Progress
+from opendream.jobs.base import StoreUnavailable
 from opendream.jobs.store import SqlRequestStore
 from opendream.storage.factory import open_blob_store
 from opendream.worker.runner import Worker, WorkerOptions
@@ -260,3 +261,32 @@ async def test_a_retry_keeps_only_its_own_outputs(store, blobs) -> None:  # type
     assert not await blobs.exists(f"requests/{row.id}/outputs/2.png")
     assert await blobs.get(f"requests/{row.id}/outputs/0.png") != b"stale"
     assert await blobs.exists(f"requests/{row.id}/outputs/1.png")
+
+
+class _FlakyComplete:
+    """The real store, except that recording a result fails while the database "restarts"."""
+
+    def __init__(self, inner: SqlRequestStore, failures: int) -> None:
+        self.inner, self.failures = inner, failures
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def complete(self, *args: Any, **kwargs: Any) -> bool:
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("database unavailable: the database system is starting up")
+        return await self.inner.complete(*args, **kwargs)
+
+
+async def test_a_database_blip_at_completion_costs_no_rerun(store, blobs) -> None:  # type: ignore[no-untyped-def]
+    row = await store.insert(owner="k", model_id=SEQ, input=INPUT, input_blobs=[])
+    flaky = _FlakyComplete(store, failures=3)
+    worker = Worker(flaky, blobs, FixtureEngine(n=1), options())  # type: ignore[arg-type]
+
+    async def done() -> bool:
+        return (await store.get(row.id)).status == "succeeded"
+
+    await run_until(worker, done)
+    assert flaky.failures == 0
+    assert (await store.get(row.id)).attempts == 1
