@@ -73,7 +73,7 @@ async def sync_body(ctx: AppContext, row: RequestRow, model: str, fmt: str) -> d
             type="GatewayTimeout",
             headers={**NO_RETRY, "X-Request-Id": row.id},
         )
-    keys = stored_outputs(row) if row.status == "succeeded" else _partial(row)
+    keys = stored_outputs(row)
     if row.status != "succeeded" and not keys:
         error = failure(row)
         status, kind = (
@@ -127,7 +127,7 @@ async def stream_events(
     )
     try:
         async for row in rows:
-            keys = _partial(row) if row.status == "failed" else stored_outputs(row)
+            keys = stored_outputs(row)
             for index in range(sent, len(keys)):
                 size = image_size(row)
                 item = await image_item(ctx, keys[index], size, fmt)
@@ -152,9 +152,3 @@ async def stream_events(
         yield event(PARTIAL_FAILED, image_index=sent, error=error)
     yield event(COMPLETED, usage=usage(sizes))
     yield frame("[DONE]")
-
-
-def _partial(row: RequestRow) -> list[str]:
-    """What a failed request had stored before it failed (progress keeps the list)."""
-    stored = (row.progress or {}).get("stored")
-    return [k for k in stored if isinstance(k, str)] if isinstance(stored, list) else []

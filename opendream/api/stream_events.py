@@ -43,10 +43,11 @@ def parse_event_id(text: str | None) -> Key | None:
 
 
 def stored_outputs(row: RequestRow) -> list[str]:
-    """Output keys stored so far: all of them once succeeded, else what progress reports."""
+    """Output keys stored so far: all of them once succeeded, else what progress reports (for
+    a failed request: the images it made before failing)."""
     if row.status == "succeeded" and row.outputs is not None:
         return list(row.outputs)
-    if row.status == "in_progress" and row.progress:
+    if row.status in ("in_progress", "failed") and row.progress:
         stored = row.progress.get("stored")
         if isinstance(stored, list):
             return [k for k in stored if isinstance(k, str)]

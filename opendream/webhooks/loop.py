@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ log = logging.getLogger("opendream.webhooks")
 
 Render = Callable[[RequestRow, str], dict[str, Any]]
 RETRY_HINT_S = 1.0
+SETTLED_CACHE = 10_000
 
 
 @dataclass
@@ -63,6 +65,9 @@ class DeliveryLoop:
         self._hints: set[str] = set()
         self._wake = asyncio.Event()
         self._busy: set[str] = set()
+        # Rows known to need no delivery ever again (no webhook, or all delivered): a webhook is
+        # only ever set at insert, so their change notifications can be dropped without a read.
+        self._settled: OrderedDict[str, None] = OrderedDict()
         self._slots = asyncio.Semaphore(self.options.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -91,8 +96,15 @@ class DeliveryLoop:
                 self._hint(request_id)
 
     def _hint(self, request_id: str) -> None:
+        if request_id in self._settled:
+            return
         self._hints.add(request_id)
         self._wake.set()
+
+    def _settle(self, request_id: str) -> None:
+        self._settled[request_id] = None
+        if len(self._settled) > SETTLED_CACHE:
+            self._settled.popitem(last=False)
 
     async def _round(self) -> None:
         hinted, self._hints = self._hints, set()
@@ -127,7 +139,10 @@ class DeliveryLoop:
             # Most changes (progress writes, rows without a webhook) need nothing: check with a
             # read before taking the lease, which is a write.
             row = await self.store.get(request_id)
-            if row is None or not self._needs_work(row):
+            if row is None or _settled(row):
+                self._settle(request_id)
+                return False
+            if not self._needs_work(row):
                 return False
         leased = await self.store.lease_webhook(request_id, opts.lease_s)
         if leased is None:
@@ -167,13 +182,12 @@ class DeliveryLoop:
         later = st.next_look(webhook, leased, self.clock(), opts.recheck_s, opts.progress_every_s)
         due_at = datetime.fromtimestamp(later, UTC) if later is not None else None
         await self.store.save_webhook(request_id, webhook, due_at)
+        if due_at is None:
+            self._settle(request_id)
         return True
 
     def _needs_work(self, row: RequestRow) -> bool:
-        webhook = row.extra.get("webhook")
-        if not isinstance(webhook, dict) or webhook.get("done") or not webhook.get("url"):
-            return False
-        now = self.clock()
+        webhook, now = row.extra["webhook"], self.clock()
         return bool(
             st.owed(row, webhook, now, self.options.progress_every_s) or st.due(webhook, now)
         )
@@ -196,6 +210,11 @@ class DeliveryLoop:
             timeout_s=self.options.timeout_s,
             resolver=self.resolver,
         )
+
+
+def _settled(row: RequestRow) -> bool:
+    webhook = row.extra.get("webhook")
+    return not isinstance(webhook, dict) or not webhook.get("url") or bool(webhook.get("done"))
 
 
 async def _first(*aws: Awaitable[Any]) -> None:

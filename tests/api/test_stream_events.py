@@ -90,3 +90,8 @@ def test_parse_event_id() -> None:
     assert parse_event_id("1.2.3.4.5") == (1, 2, 3, 4, 5)
     for bad in (None, "", "1.2.3", "a.b.c.d.e", "1.2.3.4.-5", "1.2.3.4.99999999999"):
         assert parse_event_id(bad) is None
+
+
+def test_a_failed_request_still_shows_what_it_made() -> None:
+    r = row("failed", progress={"step": 2, "image": 2, "stored": ["k0"]}, error="boom")
+    assert names(r) == [("started", "1.1.0.0.0"), ("image", "1.2.1.1.0"), ("failed", "1.3.0.0.0")]
