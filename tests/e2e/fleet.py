@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -16,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+from sqlalchemy.engine import make_url
 
 from tests.e2e.images import png_data_uri
 from tests.e2e.server import free_port
@@ -224,6 +227,26 @@ class Fleet:
         for service in [*self.workers.values(), *([self.api] if self.api else [])]:
             if service.alive:
                 service.stop(timeout_s=10)
+
+    def db(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        """The test's own view of the request table, straight from PostgreSQL."""
+        dsn = make_url(self.database_url).set(drivername="postgresql").render_as_string(False)
+
+        async def run() -> list[asyncpg.Record]:
+            conn = await asyncpg.connect(dsn, timeout=5)
+            try:
+                return await conn.fetch(sql, *args)
+            finally:
+                await conn.close()
+
+        return asyncio.run(run())
+
+    def running_on(self, worker_id: str) -> list[str]:
+        """Ids of the requests the table says this worker is running."""
+        rows = self.db(
+            "SELECT id FROM requests WHERE worker_id = $1 AND status = 'in_progress'", worker_id
+        )
+        return [row["id"] for row in rows]
 
     # HTTP -------------------------------------------------------------------------------------
     def client(self, timeout_s: float = 30.0) -> httpx.Client:

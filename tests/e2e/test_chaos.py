@@ -8,17 +8,14 @@ cheapest real request here (measured against one-image sequential runs, which ma
 
 from __future__ import annotations
 
-import asyncio
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.e2e.fleet import EDIT, Fleet, edit_body, wait_until
 from tests.e2e.fleet_fixtures import fleet_factory, pg_database, require_postgres  # noqa: F401
@@ -29,20 +26,6 @@ pytestmark = pytest.mark.postgres
 # obstore's local store writes `<name>#<n>` and renames it into place; a writer killed in between
 # leaves that staging file, which is no blob (the store never lists it)
 _STAGING = re.compile(r"#\d+$")
-
-
-def _query(database_url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    """The test's own view of the request table, straight from PostgreSQL."""
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-
-    async def run() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(dsn, timeout=5)
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
-
-    return asyncio.run(run())
 
 
 def _submit_all(client: httpx.Client, n: int, start: int = 0) -> list[str]:
@@ -100,38 +83,28 @@ def test_workers_killed_mid_inference_lose_nothing(
                 return
             # a row it held when killed may still name it (until handed back or reaped): only a
             # request this process claimed counts
-            running = [
-                row
-                for row in _query(
-                    fleet.database_url,
-                    "SELECT id FROM requests WHERE worker_id = $1 AND status = 'in_progress'",
-                    victim,
-                )
-                if row["id"] not in killed
-            ]
+            running = [rid for rid in fleet.running_on(victim) if rid not in killed]
             if not running:
                 if len(killed) < kills_wanted and all_queued_soon_gone():
                     ids.extend(_submit_all(client, 5, start=len(ids)))  # keep it busy
                 return
             time.sleep(delays[len(killed)])
             fleet.workers[victim].kill()
-            killed.append(running[0]["id"])
+            killed.append(running[0])
             if len(killed) % 2 == 1:
                 victim = f"victim-{len(killed)}"  # a new host: the reaper requeues its row
             fleet.start_worker(victim, log_name=f"worker-{victim}-{len(killed)}")
 
         def all_queued_soon_gone() -> bool:
-            queued = _query(
-                fleet.database_url, "SELECT count(*) AS n FROM requests WHERE status = 'in_queue'"
-            )
+            queued = fleet.db("SELECT count(*) AS n FROM requests WHERE status = 'in_queue'")
             return queued[0]["n"] < 3 and len(ids) < 60
 
-        statuses = fleet.wait_all_finished(client, ids, timeout_s=300, during=chaos)
+        statuses = fleet.wait_all_finished(client, ids, timeout_s=240, during=chaos)
         assert len(killed) == kills_wanted, f"only {len(killed)} kills happened"
         assert all(statuses[i] == "succeeded" for i in ids), statuses
         _assert_exactly_one_set_of_outputs(fleet, client, ids)
 
-        rows = _query(fleet.database_url, "SELECT id, attempts FROM requests")
+        rows = fleet.db("SELECT id, attempts FROM requests")
         attempts = {r["id"]: r["attempts"] for r in rows}
         assert set(attempts) == set(ids)  # nothing lost, nothing extra
         for request_id in killed:  # really killed mid-run: each ran again

@@ -5,6 +5,7 @@ moto's server), each worker with its own id."""
 from __future__ import annotations
 
 import io
+import signal
 import time
 from collections.abc import Callable, Iterator
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.e2e.fleet import EDIT, Fleet, edit_body
+from tests.e2e.fleet import EDIT, Fleet, edit_body, wait_until
 from tests.e2e.fleet_fixtures import fleet_factory, pg_database  # noqa: F401
 
 pytestmark = pytest.mark.postgres
@@ -36,7 +37,8 @@ def _submit(client: httpx.Client, n: int) -> list[str]:
 def test_api_without_worker_and_two_workers_share_the_work(
     fleet_factory: Callable[..., Fleet],  # noqa: F811
 ) -> None:
-    fleet = fleet_factory()
+    # SIGTERM with no grace: a worker hands its current request back at once
+    fleet = fleet_factory(env={"OPENDREAM_SHUTDOWN_GRACE_S": "0"})
     fleet.start_api()
     with fleet.client() as client:
         # API only: it accepts work and reports that no worker is there to do it
@@ -83,6 +85,24 @@ def test_api_without_worker_and_two_workers_share_the_work(
     assert samples[f'opendream_requests{{model="{EDIT}",status="succeeded"}}'] == 6
     assert samples[f'opendream_queue_depth{{model="{EDIT}"}}'] == 0
     assert samples["opendream_workers"] == 2
+
+    # SIGTERM while it runs a request: the worker stops claiming, hands the request back (or
+    # finishes it, if it was past its last step) and exits cleanly; the other worker carries on
+    with fleet.client() as client:
+        more = _submit(client, 4)
+        running = wait_until(lambda: fleet.running_on("gpu-a"), 60, "gpu-a to run a request")
+        gpu_a = fleet.workers["gpu-a"]
+        assert gpu_a.proc is not None
+        gpu_a.proc.send_signal(signal.SIGTERM)
+        assert gpu_a.proc.wait(60) == 0, gpu_a.read_log()[-3000:]
+        statuses = fleet.wait_all_finished(client, more, timeout_s=90, during=lambda: None)
+        assert all(statuses[i] == "succeeded" for i in more), statuses
+    handed_back = [r for r in gpu_a.json_logs() if "handed back" in r["msg"]]
+    if handed_back:
+        assert handed_back[0]["request_id"] == running[0]
+        assert ran_on(fleet, running[0]) == "gpu-b"
+    else:
+        assert ran_on(fleet, running[0]) == "gpu-a"
 
 
 def ran_on(fleet: Fleet, request_id: str) -> str:
