@@ -20,7 +20,7 @@ from bench.flows import (
 from bench.report import Figure, SuiteResult, Target
 from bench.service import ServiceProcess, link_model
 from bench.stats import summarize
-from bench.timing import time_calls
+from bench.timing import interleaved
 
 PROMPT = "Generate 1 image of a lighthouse on a cliff at dusk, oil painting."
 
@@ -57,51 +57,40 @@ def run(ctx: BenchContext) -> SuiteResult:
         },
     )
 
-    service_samples: dict[str, list[float]] = {}
     data_dir = ctx.scratch("overhead-service")
     if ctx.model_dir is None:
         link_model(data_dir, model_dir)
     env = ctx.service_env()
     if ctx.model_dir is not None:
         env["OPENDREAM_MODEL_DIR"] = str(ctx.model_dir)
+    engine = load_engine(model_dir, ctx.device)
+    direct_pipeline_calls(engine, plan_for(engine, warmup_case()))
     with ServiceProcess(data_dir, env=env) as service, service.client() as http:
         run_through_service(http, warmup_case())
         for case in chosen:
-            n = _samples(case, n_for)
-            service_samples[case.label] = [
-                run_through_service(http, case).seconds for _ in range(n)
-            ]
-            ctx.log(f"overhead: service {case.label}: {sorted(service_samples[case.label])}")
-
-    engine = load_engine(model_dir, ctx.device)
-    direct_pipeline_calls(engine, plan_for(engine, warmup_case()))
-    direct_by_size: dict[tuple[int, int], list[float]] = {}
-    for case in chosen:
-        plan = plan_for(engine, case)
-        key = (plan.width, plan.height)
-        if key not in direct_by_size:
-            n = _samples(case, n_for)
-            direct_by_size[key] = time_calls(
-                lambda plan=plan: direct_pipeline_calls(engine, plan), n, warmup=0
+            plan = plan_for(engine, case)
+            ours, direct = interleaved(
+                lambda case=case: run_through_service(http, case).seconds,
+                lambda plan=plan: direct_pipeline_calls(engine, plan),
+                _samples(case, n_for),
             )
-            ctx.log(f"overhead: direct {key}: {sorted(direct_by_size[key])}")
-        ours = summarize(service_samples[case.label])
-        base = summarize(direct_by_size[key])
-        result.figures.append(
-            Figure(
-                name=f"end to end {case.label}",
-                unit="s",
-                value=ours.p50,
-                p99=ours.p99,
-                n=ours.n,
-                baseline_name=f"direct pipeline call {key[0]}x{key[1]}",
-                baseline_value=base.p50,
-                baseline_p99=base.p99,
-                target=Target("ratio", "<=", 1.05, "<= 1.05x direct")
-                if case.label.startswith("2048")
-                else None,
+            ctx.log(f"overhead: {case.label}: service {_r(ours)} s, direct {_r(direct)} s")
+            a, b = summarize(ours), summarize(direct)
+            result.figures.append(
+                Figure(
+                    name=f"end to end {case.label}",
+                    unit="s",
+                    value=a.p50,
+                    p99=a.p99,
+                    n=a.n,
+                    baseline_name=f"direct pipeline call {plan.width}x{plan.height}",
+                    baseline_value=b.p50,
+                    baseline_p99=b.p99,
+                    target=Target("ratio", "<=", 1.05, "<= 1.05x direct")
+                    if case.label.startswith("2048")
+                    else None,
+                )
             )
-        )
     result.notes.append(
         "End to end = request sent -> every output downloaded over HTTP, through validation, the "
         "queue, the worker, planning, PNG encoding and storage: the OpenAI door answers when the "
@@ -115,3 +104,7 @@ def run(ctx: BenchContext) -> SuiteResult:
 
 def _samples(case: Case, n_for: dict[str, int]) -> int:
     return n_for["large"] if case.label.startswith("2048") else n_for["small"]
+
+
+def _r(samples: list[float]) -> list[float]:
+    return [round(x, 3) for x in sorted(samples)]

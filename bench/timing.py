@@ -17,3 +17,18 @@ def time_calls(fn: Callable[[], Any], n: int, warmup: int = 1) -> list[float]:
         fn()
         samples.append(time.perf_counter() - start)
     return samples
+
+
+def interleaved(
+    first: Callable[[], Any], second: Callable[[], Any], n: int
+) -> tuple[list[float], list[float]]:
+    """Seconds per call of `first` and of `second`, alternating, `n` each: a measured value and
+    its baseline see the same machine load drift (a shared CPU's neighbours come and go)."""
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(n):
+        for fn, out in ((first, a), (second, b)):
+            start = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - start)
+    return a, b
