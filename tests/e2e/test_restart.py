@@ -15,9 +15,9 @@ def test_kill_9_mid_run_then_restart_completes_all(server_factory) -> None:  # t
     with server.client() as client:
         ids = [
             client.post(
-                f"/v1/models/{SEQ}", json={"text": f"Generate 2 images of boat {i}", "seed": i}
+                f"/v1/models/{SEQ}", json={"text": f"Generate 1 image of boat {i}", "seed": i}
             ).json()["request_id"]
-            for i in range(4)
+            for i in range(3)
         ]
         deadline = time.monotonic() + 120
         while client.get(f"/v1/requests/{ids[0]}/status").json()["status"] != "in_progress":
@@ -31,8 +31,7 @@ def test_kill_9_mid_run_then_restart_completes_all(server_factory) -> None:  # t
             assert wait_finished(client, request_id)[-1] == "completed"
             result = client.get(f"/v1/requests/{request_id}/result").json()
             assert result["status"] == "succeeded", result
-            assert len(result["output"]["images"]) == 2
-            assert download_sizes(result["output"]["images"]) == [(2560, 1440)] * 2
+            assert download_sizes(result["output"]["images"]) == [(2560, 1440)]
         first = client.get(f"/v1/requests/{ids[0]}/result").json()
         assert first["metadata"]["attempts"] == 2  # it was running when the process died
 

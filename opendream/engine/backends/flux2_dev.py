@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from opendream.engine.backends.base import MEGAPIXEL, Backend, PipelineCall
+from opendream.engine.backends.flux2_base import Flux2Backend
 from opendream.engine.capabilities import BackendCapabilities
 from opendream.engine.devices import check_device, resolve_dtype_name, torch_dtype
 from opendream.engine.errors import EngineLoadError
@@ -15,23 +15,16 @@ from opendream.engine.loading import load_pipeline, read_model_index
 from opendream.engine.speed import place_and_tune
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from opendream.engine.config import EngineConfig
     from opendream.engine.rewriter import ChatModel
 
 
-class Flux2DevBackend(Backend):
+class Flux2DevBackend(Flux2Backend):
+    # Its built-in prompt upsampling (`caption_upsample_temperature`) is not used: in standard
+    # mode the planner's rewriter has already rewritten the prompt and recorded it.
     name: ClassVar[str] = "flux2-dev"
     # BFL: up to 10 reference images for FLUX.2 [dev].
     max_references: ClassVar[int] = 10
-    max_pixels: ClassVar[int] = 4 * MEGAPIXEL
-    min_pixels: ClassVar[int] = 256 * 256
-    min_reference_side: ClassVar[int] = 64  # Flux2ImageProcessor.check_image_input
-
-    def __init__(self, pipe: Any, capabilities: BackendCapabilities, applied: dict[str, Any]):
-        super().__init__(capabilities, applied)
-        self.pipe = pipe
 
     @classmethod
     def load(cls, config: EngineConfig) -> Flux2DevBackend:
@@ -56,33 +49,6 @@ class Flux2DevBackend(Backend):
             can_generate_text=hasattr(pipe.text_encoder, "generate"),
         )
         return cls(pipe, capabilities, applied)
-
-    def pipeline_call(
-        self,
-        *,
-        prompt: str,
-        images: list[Image.Image],
-        width: int,
-        height: int,
-        steps: int,
-        guidance: float,
-        generator: Any,
-    ) -> PipelineCall:
-        # Prompt upsampling (`caption_upsample_temperature`) is not used here: in standard mode
-        # the planner's rewriter has already rewritten the prompt and recorded it.
-        return PipelineCall(
-            self.pipe,
-            {
-                "prompt": prompt,
-                "image": list(images) if images else None,
-                "width": width,
-                "height": height,
-                "num_inference_steps": steps,
-                "guidance_scale": guidance,
-                "generator": generator,
-                "output_type": "pil",
-            },
-        )
 
     def chat_model(self) -> ChatModel | None:
         from opendream.engine.rewriter import ProcessorChatModel

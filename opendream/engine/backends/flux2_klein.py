@@ -6,30 +6,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from opendream.engine.backends.base import MEGAPIXEL, Backend, PipelineCall
+from opendream.engine.backends.flux2_base import Flux2Backend
 from opendream.engine.capabilities import BackendCapabilities
 from opendream.engine.devices import check_device, resolve_dtype_name, torch_dtype
 from opendream.engine.loading import load_pipeline
 from opendream.engine.speed import place_and_tune
 
 if TYPE_CHECKING:
-    from PIL import Image
-
     from opendream.engine.config import EngineConfig
     from opendream.engine.rewriter import ChatModel
 
 
-class Flux2KleinBackend(Backend):
+class Flux2KleinBackend(Flux2Backend):
     name: ClassVar[str] = "flux2-klein"
     # BFL documents up to 4 reference images for klein.
     max_references: ClassVar[int] = 4
-    max_pixels: ClassVar[int] = 4 * MEGAPIXEL
-    min_pixels: ClassVar[int] = 256 * 256
-    min_reference_side: ClassVar[int] = 64  # Flux2ImageProcessor.check_image_input
-
-    def __init__(self, pipe: Any, capabilities: BackendCapabilities, applied: dict[str, Any]):
-        super().__init__(capabilities, applied)
-        self.pipe = pipe
 
     @classmethod
     def load(cls, config: EngineConfig) -> Flux2KleinBackend:
@@ -54,31 +45,6 @@ class Flux2KleinBackend(Backend):
             can_generate_text=_has_lm_head(pipe.text_encoder),
         )
         return cls(pipe, capabilities, applied)
-
-    def pipeline_call(
-        self,
-        *,
-        prompt: str,
-        images: list[Image.Image],
-        width: int,
-        height: int,
-        steps: int,
-        guidance: float,
-        generator: Any,
-    ) -> PipelineCall:
-        return PipelineCall(
-            self.pipe,
-            {
-                "prompt": prompt,
-                "image": list(images) if images else None,
-                "width": width,
-                "height": height,
-                "num_inference_steps": steps,
-                "guidance_scale": guidance,
-                "generator": generator,
-                "output_type": "pil",
-            },
-        )
 
     def chat_model(self) -> ChatModel | None:
         from opendream.engine.rewriter import CausalChatModel
