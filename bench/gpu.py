@@ -182,7 +182,8 @@ def _run_arch(
         return call
 
     measure("engine (defaults)", engine_variant())
-    attention = CUDA_ATTENTION if ctx.device.startswith("cuda") else CPU_ATTENTION
+    on_gpu = ctx.device.startswith("cuda")
+    attention = CUDA_ATTENTION if on_gpu else CPU_ATTENTION
     best_attention_candidates: list[str] = []
     for backend in attention:
         try:
@@ -190,7 +191,8 @@ def _run_arch(
         except Exception as exc:
             out.skipped.append(f"attention backend {backend} unavailable: {_short(exc)}")
             continue
-        measure(f"engine + attention {backend}", call)
+        # On the CPU the alternatives are slower math kernels: the smallest size keeps the path.
+        measure(f"engine + attention {backend}", call, lambda s: on_gpu or s.size == shapes[0].size)
         best_attention_candidates.append(backend)
         _native_attention(pipe)
 
@@ -216,7 +218,7 @@ def _run_arch(
         if fastest:
             options["attention_backend"] = fastest
             label += f" + attention {fastest}"
-        on_cpu = not ctx.device.startswith("cuda")
+        on_cpu = not on_gpu
         if on_cpu:
             # Inductor's CPU compile takes minutes per shape; one shape keeps the path alive.
             out.skipped.append(f"compile measured at {shapes[0].label} only on the CPU")
