@@ -12,7 +12,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -28,9 +28,7 @@ from opendream.api.routes_requests import json_body
 from opendream.api.sse import event_stream, with_keepalive
 from opendream.api.submit_inputs import noted_uris, store_references
 from opendream.api.sync_wait import cancel_if_queued, wait_for_result
-from opendream.catalog import parse_size
-from opendream.engine.planner.sizes import delivered_size
-from opendream.engine.types import ReferenceImage
+from opendream.catalog import delivered_pixels
 from opendream.jobs.base import ApiKey, RequestRow
 
 log = logging.getLogger("opendream.api")
@@ -142,13 +140,12 @@ async def _submit(
         raise _image_problem(problems)
     if ark.images:
         model_input["images"] = noted_uris(list(ark.images), blob_keys)
-    references = cast(list[ReferenceImage], images)  # delivered_size reads width and height
-    size = delivered_size(parse_size(ark.size), references)
+    width, height = delivered_pixels(ark.size, images)
     extra: dict[str, Any] = {
         "door": "ark",
         "ark": {
             "model": ark.model,
-            "size": [size.width, size.height],
+            "size": [width, height],
             "response_format": ark.response_format,
             "watermark": ark.watermark,
             "stream": ark.stream,

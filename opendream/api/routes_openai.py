@@ -13,7 +13,7 @@ import hashlib
 import logging
 import re
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -29,9 +29,7 @@ from opendream.api.openai_response import image_tokens, images_body, text_tokens
 from opendream.api.routes_requests import json_body
 from opendream.api.submit_inputs import noted_uris, store_references
 from opendream.api.sync_wait import wait_for_result
-from opendream.catalog import parse_size
-from opendream.engine.planner.sizes import delivered_size
-from opendream.engine.types import ReferenceImage
+from opendream.catalog import delivered_pixels
 from opendream.jobs.base import ApiKey, RequestRow
 
 log = logging.getLogger("opendream.api")
@@ -195,12 +193,12 @@ async def _submit(
         )
     if uris:
         model_input["images"] = noted_uris(uris, blob_keys)
-    size = delivered_size(parse_size(req.size), cast(list[ReferenceImage], images))
+    width, height = delivered_pixels(req.size, images)
     extra: dict[str, Any] = {
         "door": "openai",
         "openai": {
             "model": req.model,
-            "size": [size.width, size.height],
+            "size": [width, height],
             "response_format": req.response_format,
             "output_format": req.output_format,
             "text_tokens": text_tokens(req.prompt),

@@ -11,7 +11,7 @@ from opendream.catalog.models import (
     get_model,
     image_rules,
 )
-from opendream.catalog.requests import parse_size, to_generation_request
+from opendream.catalog.requests import delivered_pixels, parse_size, to_generation_request
 from opendream.catalog.validate import validate_input
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "SEQUENTIAL",
     "ModelSpec",
     "UnknownModel",
+    "delivered_pixels",
     "get_model",
     "image_rules",
     "parse_size",

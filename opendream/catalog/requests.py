@@ -54,3 +54,14 @@ def to_generation_request(
         seed=None if seed is None or seed == -1 else int(seed),
         optimize=cast(OptimizeMode, clean_input.get("optimize_prompt_options", "fast")),
     )
+
+
+def delivered_pixels(size_value: str, references: Sequence[Any]) -> tuple[int, int]:
+    """The exact pixel size a size string delivers: `WxH` as given, or a `1K`/`2K`/`4K` class at
+    the first reference's aspect ratio — the engine's own rule, so the doors that must name the
+    size before generating (Ark, OpenAI) agree with what is delivered. `references` need only
+    `width` and `height`."""
+    from opendream.engine.planner.sizes import delivered_size
+
+    size = delivered_size(parse_size(size_value), references)
+    return size.width, size.height
