@@ -212,6 +212,14 @@ def configure_logging(level: str = "INFO") -> None:
             level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
         return
-    configure(level, os.environ.get("OPENDREAM_LOG_FORMAT", "text"))
+    handler = configure(level, os.environ.get("OPENDREAM_LOG_FORMAT", "text"))
+    handler.addFilter(_drop_color_message)
     # Python warnings (deprecations from libraries) become log records in the same format
     logging.captureWarnings(True)
+
+
+def _drop_color_message(record: logging.LogRecord) -> bool:
+    """uvicorn attaches a copy of its message with terminal colour codes (`color_message`); in
+    structured logs it would be an extra field full of escape sequences."""
+    record.__dict__.pop("color_message", None)
+    return True

@@ -66,6 +66,7 @@ def test_api_without_worker_and_two_workers_share_the_work(
         assert lines and all(line.startswith("{") for line in lines), service.read_log()[:2000]
     api_logs = fleet.api.json_logs() if fleet.api else []
     assert any(r["logger"] == "uvicorn.error" for r in api_logs)
+    assert not any("color_message" in r for r in api_logs)
     about_first = [r for r in api_logs if r.get("request_id") == ids[0]]
     assert any("queued" in r["msg"] for r in about_first), about_first
     assert any(
