@@ -165,11 +165,10 @@ def test_fleet_on_an_s3_bucket_serves_presigned_outputs(
     fleet = fleet_factory(storage_url="s3://fleet-outputs/prod/od", env=moto_s3)
     fleet.start_api()
     since = time.time()
-    for wid in ("s3-a", "s3-b"):
-        fleet.start_worker(wid)
+    fleet.start_worker("s3-a")  # sharing work is the test above; here: the bucket's wire
     with fleet.client() as client:
-        ids = _submit(client, 4)
-        fleet.wait_workers_alive(["s3-a", "s3-b"], since, timeout_s=90)
+        ids = _submit(client, 3)
+        fleet.wait_workers_alive(["s3-a"], since, timeout_s=90)
         statuses = fleet.wait_all_finished(client, ids, timeout_s=90, during=lambda: None)
         assert all(statuses[i] == "succeeded" for i in ids), statuses
         results = [client.get(f"/v1/requests/{i}/result").json() for i in ids]
