@@ -74,7 +74,7 @@ def test_workers_killed_mid_inference_lose_nothing(
 
         victim = "victim-0"
         killed: list[str] = []  # request ids the victim was running when killed
-        delays = [0.0, 0.4, 0.8]  # after seeing it run: kill at different points of the run
+        delays = [0.0, 0.3, 0.6]  # after seeing it run: kill at different points of the run
 
         def chaos() -> None:
             nonlocal victim
@@ -89,6 +89,8 @@ def test_workers_killed_mid_inference_lose_nothing(
                     ids.extend(_submit_all(client, 5, start=len(ids)))  # keep it busy
                 return
             time.sleep(delays[len(killed)])
+            if running[0] not in fleet.running_on(victim):
+                return  # it finished during the delay: wait for the next one
             fleet.workers[victim].kill()
             killed.append(running[0])
             if len(killed) % 2 == 1:
