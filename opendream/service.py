@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from opendream.bootstrap import DEMO_FAMILY, blob_secret, demo_model_dir, ensure_first_key
 from opendream.catalog.models import MODELS
 from opendream.config import Settings
-from opendream.jobs.base import RequestStore
+from opendream.jobs.base import RequestStore, StoreUnavailable
 from opendream.storage.base import BlobStore
 
 log = logging.getLogger("opendream")
@@ -129,6 +129,8 @@ async def _sweep_forever(
     while not stop.is_set():
         try:
             await sweep_expired(settings, store, blobs)
+        except StoreUnavailable as exc:
+            log.warning("retention sweep paused, database unavailable: %s", exc)
         except Exception:
             log.exception("retention sweep failed; will retry")
         with contextlib.suppress(TimeoutError):

@@ -22,7 +22,7 @@ from typing import Any
 
 from opendream.inputs.fetch import Resolver
 from opendream.inputs.types import FetchPolicy
-from opendream.jobs.base import RequestRow, RequestStore
+from opendream.jobs.base import RequestRow, RequestStore, StoreUnavailable
 from opendream.webhooks import state as st
 from opendream.webhooks.send import Outcome, post
 from opendream.webhooks.signing import new_secret, signed_headers
@@ -77,7 +77,9 @@ class DeliveryLoop:
             while not stop.is_set():
                 try:
                     await self._round()
-                except Exception:  # a database blip must not end deliveries for good
+                except StoreUnavailable as exc:  # expected during an outage: one line
+                    log.warning("webhook delivery paused, database unavailable: %s", exc)
+                except Exception:  # a bug must not end deliveries for good either
                     log.exception("webhook delivery round failed; retrying")
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.options.scan_s):
