@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bench.context import BenchContext
 from bench.loadgen import LoadResult, get_request, post_request, run_load_sync
 from bench.loopback import free_port, wait_http
+from bench.pg import drop_postgres, fresh_postgres, postgres_problem
 from bench.report import Figure, SuiteResult, Target
 from bench.service import ServiceProcess
 from bench.stats import summarize
@@ -37,17 +38,37 @@ def run(ctx: BenchContext) -> SuiteResult:
     result = SuiteResult(
         "api",
         "API capacity: 64 concurrent clients vs a bare ASGI endpoint",
-        params={"clients": concurrency, "seconds": duration, "database": "sqlite"},
+        params={"clients": concurrency, "seconds": duration},
     )
     load = {"concurrency": concurrency, "duration_s": duration, "warmup_s": warmup}
 
     bare = _measure_bare(load)
     ctx.log(f"api: bare endpoint {bare.status.rate:.0f} GET/s, {bare.submit.rate:.0f} POST/s")
-    service = _measure_service(ctx, load, concurrency)
-    ctx.log(
-        f"api: opendream {service.status.rate:.0f} status/s, {service.submit.rate:.0f} submits/s"
+    databases = ["sqlite"]
+    problem = postgres_problem()
+    if problem is None:
+        databases.append("postgresql")
+    else:
+        result.notes.append(f"PostgreSQL not measured: {problem}")
+    for database in databases:
+        service = _measure_service(ctx, load, concurrency, database)
+        ctx.log(
+            f"api ({database}): opendream {service.status.rate:.0f} status/s, "
+            f"{service.submit.rate:.0f} submits/s"
+        )
+        _add_figures(result, service, bare, database)
+    result.notes.append(
+        "Closed loop: 64 keep-alive connections, each sending its next request when the previous "
+        "answer arrives; rates count answers within the measured window after a warm-up. "
+        "Status polls: each client polls its own queued request (the answer includes its queue "
+        "position). Submits: sequential model, no references, no worker running (requests stay "
+        "queued; per-key quotas off). Databases: the embedded SQLite default, and PostgreSQL "
+        "(a throwaway database on the local server) as a fleet uses."
     )
+    return result
 
+
+def _add_figures(result: SuiteResult, service: Measured, bare: Measured, database: str) -> None:
     for what, ours, theirs, unit_name in (
         ("status", service.status, bare.status, "status polls"),
         ("submit", service.submit, bare.submit, "submits"),
@@ -57,7 +78,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         problems = _problems(ours)
         result.figures.append(
             Figure(
-                name=f"{unit_name} per second",
+                name=f"{unit_name} per second ({database})",
                 unit="req/s",
                 value=ours.rate,
                 baseline_name=f"bare ASGI {'GET' if what == 'status' else 'POST'}",
@@ -69,7 +90,7 @@ def run(ctx: BenchContext) -> SuiteResult:
         )
         result.figures.append(
             Figure(
-                name=f"{what} latency",
+                name=f"{what} latency ({database})",
                 unit="ms",
                 value=lat.p50,
                 p99=lat.p99,
@@ -81,14 +102,6 @@ def run(ctx: BenchContext) -> SuiteResult:
                 notes=problems,
             )
         )
-    result.notes.append(
-        "Closed loop: 64 keep-alive connections, each sending its next request when the previous "
-        "answer arrives; rates count answers within the measured window after a warm-up. "
-        "Status polls: each client polls its own queued request (the answer includes its queue "
-        "position). Submits: sequential model, no references, no worker running (requests stay "
-        "queued; per-key quotas off). Database: the embedded SQLite default."
-    )
-    return result
 
 
 def _measure_bare(load: dict[str, float]) -> Measured:
@@ -110,10 +123,25 @@ def _measure_bare(load: dict[str, float]) -> Measured:
     return Measured(status, submit)
 
 
-def _measure_service(ctx: BenchContext, load: dict[str, float], clients: int) -> Measured:
+def _measure_service(
+    ctx: BenchContext, load: dict[str, float], clients: int, database: str
+) -> Measured:
+    env: dict[str, str] = {}
+    url = None
+    if database == "postgresql":
+        url = fresh_postgres()
+        env["OPENDREAM_DATABASE_URL"] = url
     service = ServiceProcess(
-        ctx.scratch("api-service"), args=["--no-worker"], ready_path="/healthz"
+        ctx.scratch(f"api-{database}"), env=env, args=["--no-worker"], ready_path="/healthz"
     )
+    try:
+        return _drive(service, load, clients)
+    finally:
+        if url is not None:
+            drop_postgres(url)
+
+
+def _drive(service: ServiceProcess, load: dict[str, float], clients: int) -> Measured:
     with service:
         with service.client() as http:
             ids = []

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench.context import BenchContext
 from bench.flows import EDIT, Case, data_uri_png, run_through_service
+from bench.pg import drop_postgres, fresh_postgres, postgres_problem
 from bench.report import Figure, SuiteResult, Target
 from bench.service import ServiceProcess, link_model
 from bench.stats import summarize
@@ -31,7 +32,7 @@ def run(ctx: BenchContext) -> SuiteResult:
     )
     for database in ("sqlite", "postgresql"):
         if database == "postgresql":
-            problem = _postgres_problem()
+            problem = postgres_problem()
             if problem:
                 result.notes.append(f"PostgreSQL not measured: {problem}")
                 continue
@@ -68,7 +69,7 @@ def _measure(ctx: BenchContext, database: str, n: int) -> tuple[list[float], lis
     env = {**ctx.service_env(), "OPENDREAM_STEPS": "1"}
     url = None
     if database == "postgresql":
-        url = _fresh_postgres()
+        url = fresh_postgres()
         env["OPENDREAM_DATABASE_URL"] = url
     case = Case(
         "dispatch", EDIT, {"prompt": "A fox.", "images": [data_uri_png(64)], "resolution": "1K"}
@@ -88,7 +89,7 @@ def _measure(ctx: BenchContext, database: str, n: int) -> tuple[list[float], lis
             dispatch = asyncio.run(_dispatch_ms(url or _sqlite_url(data_dir), ids))
     finally:
         if url is not None:
-            _drop_postgres(url)
+            drop_postgres(url)
     return dispatch, [s * 1000 for s in round_trip]
 
 
@@ -111,21 +112,3 @@ async def _dispatch_ms(url: str, ids: list[str]) -> list[float]:
 
 def _sqlite_url(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{(data_dir / 'opendream.db').resolve()}"
-
-
-def _postgres_problem() -> str | None:
-    from opendream.jobs.testing import postgres_problem
-
-    return asyncio.run(postgres_problem())
-
-
-def _fresh_postgres() -> str:
-    from opendream.jobs.testing import fresh_postgres_url
-
-    return asyncio.run(fresh_postgres_url())
-
-
-def _drop_postgres(url: str) -> None:
-    from opendream.jobs.testing import drop_database
-
-    asyncio.run(drop_database(url))
