@@ -17,6 +17,7 @@ from typing import Any
 def describe_machine() -> dict[str, Any]:
     return {
         "cpu": _cpu_model(),
+        "cpu_model_id": _cpu_field("cpu family") + "/" + _cpu_field("model"),
         "cores": os.cpu_count(),
         "memory_gb": _memory_gb(),
         "gpu": _gpu(),
@@ -39,6 +40,18 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def _cpu_field(name: str) -> str:
+    """A /proc/cpuinfo field (family/model tell a VM's anonymous "AMD EPYC" apart)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == name:
+                return value.strip()
+    except OSError:
+        pass
+    return "?"
 
 
 def _memory_gb() -> float | None:

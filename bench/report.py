@@ -127,8 +127,10 @@ def suite_markdown(doc: dict[str, Any], heading: str = "##") -> str:
     if doc["status"] != "ok":
         lines += [f"**{doc['status']}**: {doc.get('error') or ''}", ""]
     params = ", ".join(f"{k}={v}" for k, v in doc.get("params", {}).items())
+    run = doc.get("machine", {})
+    when = f" Run {run.get('date')} at commit {run.get('git_commit')}." if run.get("date") else ""
     if params:
-        lines += [f"Parameters: {params}. Took {doc.get('elapsed_s', 0):.1f} s.", ""]
+        lines += [f"Parameters: {params}. Took {doc.get('elapsed_s', 0):.1f} s.{when}", ""]
     if doc["figures"]:
         lines += [
             "| figure | measured | p99 | baseline | baseline value | ratio | target | result "
@@ -183,9 +185,8 @@ def write_index(out_dir: Path) -> Path:
     ]
     machines: dict[str, dict[str, Any]] = {}
     for doc in docs:
-        machines.setdefault(
-            json.dumps(doc.get("machine", {}), sort_keys=True), doc.get("machine", {})
-        )
+        machine = {k: v for k, v in doc.get("machine", {}).items() if k not in _PER_RUN}
+        machines.setdefault(json.dumps(machine, sort_keys=True), machine)
     for machine in machines.values():
         lines += ["Machine: " + machine_line(machine), ""]
     for doc in docs:
@@ -195,19 +196,13 @@ def write_index(out_dir: Path) -> Path:
     return path
 
 
+# Facts of one run rather than of the machine: shown with each suite, not in the machine line.
+_PER_RUN = ("git_commit", "date")
+
+
 def machine_line(machine: dict[str, Any]) -> str:
-    keys = (
-        "cpu",
-        "cores",
-        "memory_gb",
-        "gpu",
-        "os",
-        "python",
-        "torch",
-        "diffusers",
-        "git_commit",
-        "date",
-    )
+    keys = ("cpu", "cpu_model_id", "cores", "memory_gb", "gpu", "os", "python", "torch")
+    keys += ("diffusers", "pillow", "uvicorn", "git_commit", "date")
     return "; ".join(f"{k} {machine[k]}" for k in keys if machine.get(k) is not None)
 
 
