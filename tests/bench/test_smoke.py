@@ -50,14 +50,19 @@ def test_encoding_and_inputs(tmp_path: Path) -> None:
     assert any(f["name"].endswith("fetched + validated") for f in docs["inputs"]["figures"])
 
 
-def test_generation_suites_run_tiny_on_cpu(tmp_path: Path) -> None:
+def test_generation_suites_run_tiny_on_cpu(tmp_path: Path, tiny_klein_dir: Path) -> None:
     """No GPU here: suite 6 runs the tiny architecture on the CPU (vanilla call, engine with
     options, KV pipeline, FLOP count), and suite 7 has a real `opendream serve` with the tiny
     model make a chained series, against the same pipeline calls made directly. One run for
     both, so torch is imported once."""
-    docs = _bench(tmp_path, "gpu", "sequential", "--device", "cpu")
+    # The session's tiny model (built once for the whole test run) serves as the bench's cache.
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "tiny-flux2-klein").symlink_to(tiny_klein_dir, target_is_directory=True)
+    out = tmp_path / "out"
+    docs = _bench(out, "gpu", "sequential", "--device", "cpu", "--cache-dir", str(cache))
     gpu = docs["gpu"]
-    _check_written(tmp_path, gpu)
+    _check_written(out, gpu)
     names = [f["name"] for f in gpu["figures"]]
     for expected in (
         "tiny 256x256 t2i: vanilla diffusers",
@@ -70,7 +75,7 @@ def test_generation_suites_run_tiny_on_cpu(tmp_path: Path) -> None:
     assert floor["value"] > 0 and floor["ratio"] is not None
 
     sequential = docs["sequential"]
-    _check_written(tmp_path, sequential)
+    _check_written(out, sequential)
     (figure,) = sequential["figures"]
     assert figure["ratio"] is not None and figure["ratio"] > 0
     assert figure["notes"].startswith("2 images produced")
