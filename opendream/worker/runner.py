@@ -85,6 +85,7 @@ class Worker:
         self.engine = engine
         self.options = options
         self.current: _Run | None = None
+        self._next_reap = 0.0
         self.completed = 0
 
     # the loop ---------------------------------------------------------------------------------
@@ -112,10 +113,15 @@ class Worker:
 
     async def _step(self, stop: asyncio.Event) -> None:
         opts = self.options
-        await self.store.reap_expired_leases(opts.max_attempts)
+        # Reaping is a write transaction: on a timer, not before every claim, so a submit to an
+        # idle worker is dispatched by one claim.
+        reap_every = max(0.5, opts.lease_s / 4)
+        if time.monotonic() >= self._next_reap:
+            await self.store.reap_expired_leases(opts.max_attempts)
+            self._next_reap = time.monotonic() + reap_every
         row = await self.store.claim(opts.worker_id, opts.model_ids, opts.lease_s)
         if row is None:
-            await _wait_any(stop, self.store.wait_for_work(opts.idle_wait_s))
+            await _wait_any(stop, self.store.wait_for_work(min(opts.idle_wait_s, reap_every)))
             return
         job = asyncio.create_task(self.run_one(row))
         await _wait_any(stop, asyncio.shield(job))
