@@ -62,8 +62,9 @@ def _sqlite_engine(u: URL) -> AsyncEngine:
             path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
         u,
+        # No pre-ping: a local file does not drop connections, and a ping per checkout would be
+        # one more thread hand-off on every status call.
         connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
-        pool_pre_ping=True,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
