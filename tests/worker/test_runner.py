@@ -290,3 +290,40 @@ async def test_a_database_blip_at_completion_costs_no_rerun(store, blobs) -> Non
     await run_until(worker, done)
     assert flaky.failures == 0
     assert (await store.get(row.id)).attempts == 1
+
+
+class GatedBlobs:
+    """The real blob store, whose writes wait until the test opens the gate."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.gate = asyncio.Event()
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        await self.gate.wait()
+        await self.inner.put(key, data, content_type)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_the_engine_goes_on_while_an_image_is_being_stored(store, blobs) -> None:  # type: ignore[no-untyped-def]
+    gated = GatedBlobs(blobs)
+    row = await store.insert(owner="k", model_id=SEQ, input=INPUT, input_blobs=[])
+    worker = Worker(store, gated, FixtureEngine(n=2), options())  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        async with asyncio.timeout(20):
+            # image 2 starts although image 1 could not be stored yet
+            while ((await store.get(row.id)).progress or {}).get("image") != 2:
+                await asyncio.sleep(0.02)
+            assert (await store.get(row.id)).status == "in_progress"
+            gated.gate.set()
+            while (await store.get(row.id)).status != "succeeded":
+                await asyncio.sleep(0.02)
+    finally:
+        gated.gate.set()
+        stop.set()
+        await task
+    assert len((await store.get(row.id)).outputs) == 2
