@@ -4,13 +4,14 @@ What comes from where:
 - Request counts and queue depth come from a database snapshot (`RequestStore.counts_by_status`)
   the API takes when scraped, so every API replica reports the same fleet-wide numbers.
 - Worker heartbeats come from the workers table (`RequestStore.live_workers`), also fleet-wide.
-- Latency histograms are per process: each process exposes what *it* observed. In the embedded
-  default the worker runs inside the API process, so /metrics shows everything; in a fleet the
-  API replicas observe nothing and each worker's observations stay in that worker process (sum
-  them across instances in Prometheus if they are exported, or read queue/inference times from
-  each result's metadata). That is a deliberate trade: no shared metrics store to run.
+- Latency histograms are kept by each worker (`LatencyHistograms`) and published in its heartbeat
+  info (`LatencyHistograms.to_info()` under `LATENCY_INFO_KEY`), so whichever process serves
+  /metrics renders every live worker's histograms, labelled `worker`. Each series then comes from
+  exactly one process: a restarted worker starts from zero, which Prometheus reads as a counter
+  reset, and the embedded worker (inside the API process) is reported once, through its beat,
+  like any other. The price is staleness of up to one heartbeat interval.
 
-Histogram observation is thread-safe; the worker may call `observe_*` from any thread.
+Histogram observation is thread-safe; the worker may observe from any thread.
 """
 
 from __future__ import annotations
@@ -100,39 +101,100 @@ def _bucket_index(buckets: tuple[float, ...], value: float) -> int:
     return len(buckets)
 
 
-QUEUE_WAIT = Histogram(
-    "opendream_queue_wait_seconds", "Time from submit to the worker starting it (this process)."
-)
-INFERENCE = Histogram(
-    "opendream_inference_seconds", "Time the engine spent generating a request (this process)."
-)
-END_TO_END = Histogram(
-    "opendream_end_to_end_seconds", "Time from submit to the request finishing (this process)."
-)
-HISTOGRAMS: tuple[Histogram, ...] = (QUEUE_WAIT, INFERENCE, END_TO_END)
+QUEUE_WAIT = "opendream_queue_wait_seconds"
+INFERENCE = "opendream_inference_seconds"
+END_TO_END = "opendream_end_to_end_seconds"
+# the families /metrics always declares, in this order; names a heartbeat carries beyond these
+# (a newer worker than this API) are ignored rather than trusted as metric names
+HISTOGRAM_HELP: dict[str, str] = {
+    QUEUE_WAIT: "Time from submit to a worker starting the request, per worker.",
+    INFERENCE: "Time the engine spent generating a request, per worker.",
+    END_TO_END: "Time from submit to the request finishing, per worker.",
+}
+LATENCY_INFO_KEY = "latency"  # where a worker's heartbeat info carries `to_info()`
 
 
-def observe_queue_wait(model: str, seconds: float) -> None:
-    QUEUE_WAIT.observe(model, seconds)
+class LatencyHistograms:
+    """One worker's latency histograms: queue wait, inference and end to end, by model."""
+
+    def __init__(self, buckets: Sequence[float] = DEFAULT_BUCKETS) -> None:
+        self.queue_wait = Histogram(QUEUE_WAIT, HISTOGRAM_HELP[QUEUE_WAIT], buckets)
+        self.inference = Histogram(INFERENCE, HISTOGRAM_HELP[INFERENCE], buckets)
+        self.end_to_end = Histogram(END_TO_END, HISTOGRAM_HELP[END_TO_END], buckets)
+
+    def snapshots(self) -> list[HistogramSnapshot]:
+        return [h.snapshot() for h in (self.queue_wait, self.inference, self.end_to_end)]
+
+    def to_info(self) -> dict[str, Any]:
+        """A compact JSON form for a heartbeat: `{name: {"le": [bounds], "by_model": {model:
+        {"n": [per-bucket counts, then the overflow, trailing zeros dropped], "sum": s}}}}`;
+        histograms without observations are left out, so an idle worker's beat stays small."""
+        out: dict[str, Any] = {}
+        for snap in self.snapshots():
+            if not snap.series:
+                continue
+            by_model: dict[str, Any] = {}
+            for model, series in snap.series.items():
+                counts = [*series.bucket_counts, series.overflow]
+                while counts and counts[-1] == 0:
+                    counts.pop()
+                by_model[model] = {"n": counts, "sum": series.total}
+            out[snap.name] = {"le": list(snap.buckets), "by_model": by_model}
+        return out
 
 
-def observe_inference(model: str, seconds: float) -> None:
-    INFERENCE.observe(model, seconds)
+def snapshots_from_info(data: Any) -> list[HistogramSnapshot]:
+    """Reads `LatencyHistograms.to_info()` back from a heartbeat. Whatever does not have that
+    shape (another version's worker, a hand-edited row) is skipped, never an error: /metrics must
+    not fail because of one worker's beat."""
+    if not isinstance(data, Mapping):
+        return []
+    out: list[HistogramSnapshot] = []
+    for name, help in HISTOGRAM_HELP.items():
+        entry = data.get(name)
+        if not isinstance(entry, Mapping):
+            continue
+        buckets = _bounds(entry.get("le"))
+        by_model = entry.get("by_model")
+        if buckets is None or not isinstance(by_model, Mapping):
+            continue
+        series: dict[str, HistogramSeries] = {}
+        for model, raw in by_model.items():
+            parsed = _series(raw, len(buckets))
+            if isinstance(model, str) and parsed is not None:
+                series[model] = parsed
+        if series:
+            out.append(HistogramSnapshot(name, help, buckets, series))
+    return out
 
 
-def observe_end_to_end(model: str, seconds: float) -> None:
-    END_TO_END.observe(model, seconds)
+def _bounds(raw: Any) -> tuple[float, ...] | None:
+    if not isinstance(raw, list) or not raw or not all(_finite(b) for b in raw):
+        return None
+    bounds = tuple(float(b) for b in raw)
+    return bounds if list(bounds) == sorted(set(bounds)) else None
 
 
-def histogram_snapshots() -> list[HistogramSnapshot]:
-    """What this process has observed so far."""
-    return [h.snapshot() for h in HISTOGRAMS]
+def _series(raw: Any, n_buckets: int) -> HistogramSeries | None:
+    if not isinstance(raw, Mapping):
+        return None
+    counts, total = raw.get("n"), raw.get("sum")
+    if not isinstance(counts, list) or len(counts) > n_buckets + 1 or not _finite(total):
+        return None
+    if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+        return None
+    counts = [*counts, *[0] * (n_buckets + 1 - len(counts))]
+    return HistogramSeries(tuple(counts[:-1]), counts[-1], float(total), sum(counts))
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def render_metrics(
     counts_by_status: Mapping[tuple[str, str], int],
     workers: Iterable[Mapping[str, Any]],
-    histograms: Iterable[HistogramSnapshot] | None = None,
+    histograms: Iterable[HistogramSnapshot] = (),
     *,
     models: Iterable[str] = (),
     now: float | None = None,
@@ -141,9 +203,15 @@ def render_metrics(
 
     counts_by_status: {(model_id, status): n} from the database.
     workers: rows from `live_workers`: `id` (or `worker_id`), `last_seen` (datetime or unix
-      seconds) and optionally `info` (a dict) whose `busy` (a request id or None) and `models`
-      are reported; those keys are also read from the top level of the row.
-    histograms: snapshots to render; None means this process's own (`histogram_snapshots()`).
+      seconds) and optionally `info` (a dict) whose `busy` (a request id or None), `models` and
+      `latency` are read; those keys are also read from the top level of the row.
+    Latency histograms come from the workers: each live worker's heartbeat carries its own
+      (`LatencyHistograms.to_info()` under `latency`), rendered with a `worker` label, so in a
+      fleet the API that serves /metrics shows what every worker observed, as of each worker's
+      last heartbeat; a worker whose beat is no longer recent drops out with its series. The
+      process serving /metrics renders no histogram state of its own: in the embedded mode its
+      worker is already in `workers`, and reading its local histograms too would count it twice.
+    histograms: extra snapshots rendered without a `worker` label (none from the API route).
     models: model ids that always get a queue depth and status series, 0 when absent, so a
       dashboard sees a flat line instead of a gap.
     now: unix time for heartbeat ages; default the current time.
@@ -169,15 +237,29 @@ def render_metrics(
             n = counts_by_status.get((model, status), 0)
             out.append(_sample("opendream_requests", {"model": model, "status": status}, n))
 
-    _render_workers(out, list(workers), now)
+    rows = _worker_rows(workers)
+    _render_workers(out, rows, now)
 
-    for snap in histogram_snapshots() if histograms is None else histograms:
-        _render_histogram(out, snap)
+    # family name -> [(extra labels, snapshot)]; every known family is declared even when empty
+    families: dict[str, list[tuple[dict[str, str], HistogramSnapshot]]] = {
+        name: [] for name in HISTOGRAM_HELP
+    }
+    for worker_id, _, merged in rows:
+        for snap in snapshots_from_info(merged.get(LATENCY_INFO_KEY)):
+            families[snap.name].append(({"worker": worker_id}, snap))
+    for snap in histograms:
+        families.setdefault(snap.name, []).append(({}, snap))
+    for name, entries in families.items():
+        help = HISTOGRAM_HELP.get(name) or (entries[0][1].help if entries else name)
+        _header(out, name, "histogram", help)
+        for labels, snap in entries:
+            _render_histogram_series(out, snap, labels)
     return "\n".join(out) + "\n"
 
 
-def _render_workers(out: list[str], workers: list[Mapping[str, Any]], now: float) -> None:
-    rows: list[tuple[str, float, Mapping[str, Any]]] = []
+def _worker_rows(workers: Iterable[Mapping[str, Any]]) -> list[tuple[str, float, dict[str, Any]]]:
+    """(worker id, last seen as unix time, info merged with the row), sorted by id."""
+    rows: list[tuple[str, float, dict[str, Any]]] = []
     for row in workers:
         worker_id = row.get("id", row.get("worker_id"))
         last_seen = _unix(row.get("last_seen"))
@@ -185,8 +267,13 @@ def _render_workers(out: list[str], workers: list[Mapping[str, Any]], now: float
             continue
         info = row.get("info") if isinstance(row.get("info"), Mapping) else {}
         rows.append((str(worker_id), last_seen, {**info, **row}))
-    rows.sort()
+    rows.sort(key=lambda r: r[0])
+    return rows
 
+
+def _render_workers(
+    out: list[str], rows: list[tuple[str, float, dict[str, Any]]], now: float
+) -> None:
     _header(out, "opendream_workers", "gauge", "Workers with a recent heartbeat.")
     out.append(_sample("opendream_workers", {}, len(rows)))
     _header(
@@ -216,19 +303,21 @@ def _render_workers(out: list[str], workers: list[Mapping[str, Any]], now: float
         out.append(_sample("opendream_worker_busy", {"worker": worker_id}, busy))
 
 
-def _render_histogram(out: list[str], snap: HistogramSnapshot) -> None:
-    _header(out, snap.name, "histogram", snap.help)
+def _render_histogram_series(
+    out: list[str], snap: HistogramSnapshot, extra: Mapping[str, str]
+) -> None:
     for model in sorted(snap.series):
         series = snap.series[model]
+        base = {"model": model, **extra}
         cumulative = 0
         for bound, n in zip(snap.buckets, series.bucket_counts, strict=True):
             cumulative += n
-            labels = {"model": model, "le": _format_value(bound)}
-            out.append(_sample(f"{snap.name}_bucket", labels, cumulative))
-        labels = {"model": model, "le": "+Inf"}
-        out.append(_sample(f"{snap.name}_bucket", labels, series.count))
-        out.append(_sample(f"{snap.name}_sum", {"model": model}, series.total))
-        out.append(_sample(f"{snap.name}_count", {"model": model}, series.count))
+            out.append(
+                _sample(f"{snap.name}_bucket", {**base, "le": _format_value(bound)}, cumulative)
+            )
+        out.append(_sample(f"{snap.name}_bucket", {**base, "le": "+Inf"}, series.count))
+        out.append(_sample(f"{snap.name}_sum", base, series.total))
+        out.append(_sample(f"{snap.name}_count", base, series.count))
 
 
 def _header(out: list[str], name: str, kind: str, help: str) -> None:

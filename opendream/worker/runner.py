@@ -24,11 +24,7 @@ from opendream.engine.types import (
 from opendream.inputs import inspect_image
 from opendream.jobs.base import RequestRow, RequestStore, StoreUnavailable
 from opendream.observability.logging import bind_request_id
-from opendream.observability.metrics import (
-    observe_end_to_end,
-    observe_inference,
-    observe_queue_wait,
-)
+from opendream.observability.metrics import LATENCY_INFO_KEY, LatencyHistograms
 from opendream.storage.base import BlobStore
 from opendream.worker.encode import CONTENT_TYPES, OutputFormat, encode_image, output_key
 
@@ -88,6 +84,8 @@ class Worker:
         self.current: _Run | None = None
         self._next_reap = 0.0
         self.completed = 0
+        # this worker's own: its heartbeat publishes them and /metrics renders them per worker
+        self.latency = LatencyHistograms()
 
     # the loop ---------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -154,6 +152,7 @@ class Worker:
             "models": self.options.model_ids,
             "busy": self.current.row.id if self.current else None,
             "completed": self.completed,
+            LATENCY_INFO_KEY: self.latency.to_info(),
         }
 
     # one request ------------------------------------------------------------------------------
@@ -203,10 +202,11 @@ class Worker:
         }
         if await self._complete(row, outputs, metadata):
             self.completed += 1
-            observe_inference(row.model_id, inference_ms / 1000)
+            self.latency.inference.observe(row.model_id, inference_ms / 1000)
             if metadata["queue_ms"] is not None:
-                observe_queue_wait(row.model_id, metadata["queue_ms"] / 1000)
-            observe_end_to_end(row.model_id, (datetime.now(UTC) - row.created_at).total_seconds())
+                self.latency.queue_wait.observe(row.model_id, metadata["queue_ms"] / 1000)
+            end_to_end = (datetime.now(UTC) - row.created_at).total_seconds()
+            self.latency.end_to_end.observe(row.model_id, end_to_end)
             log.info(
                 "request %s succeeded: %d image(s) in %d ms", row.id, len(outputs), inference_ms
             )

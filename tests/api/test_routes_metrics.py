@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from opendream.catalog.models import MODELS
-from opendream.observability.metrics import CONTENT_TYPE
+from opendream.observability.metrics import CONTENT_TYPE, LatencyHistograms
 
 from .conftest import SEQUENTIAL
 from .server import ApiServer
@@ -32,7 +32,10 @@ def test_metrics_counts_requests_and_workers_without_a_token(make_server):
         assert c.post(f"/v1/requests/{ids[2]}/cancel").json()["outcome"] == "cancelled"
     row = s.call(s.store.claim("gpu-0", [SEQUENTIAL], 60))
     assert row is not None and row.id == ids[0]
-    s.call(s.store.worker_beat("gpu-0", {"busy": row.id, "models": [SEQUENTIAL]}))
+    latency = LatencyHistograms()  # what a worker process observed, published in its beat
+    latency.inference.observe(SEQUENTIAL, 2.0)
+    beat = {"busy": row.id, "models": [SEQUENTIAL], "latency": latency.to_info()}
+    s.call(s.store.worker_beat("gpu-0", beat))
     s.call(s.store.worker_beat("gpu-1", {"busy": None}))
 
     r = httpx.get(f"{s.base_url}/metrics", trust_env=False)  # no Authorization header at all
@@ -49,6 +52,9 @@ def test_metrics_counts_requests_and_workers_without_a_token(make_server):
     assert samples['opendream_worker_busy{worker="gpu-0"}'] == 1
     assert samples['opendream_worker_busy{worker="gpu-1"}'] == 0
     assert "# TYPE opendream_inference_seconds histogram" in r.text
+    inference = f'opendream_inference_seconds_count{{model="{SEQUENTIAL}",worker="gpu-0"}}'
+    assert samples[inference] == 1
+    assert not any(k.startswith("opendream_inference") and "gpu-1" in k for k in samples)
 
 
 def test_metrics_token_when_configured(make_server):

@@ -82,7 +82,23 @@ def test_api_without_worker_and_two_workers_share_the_work(
         assert _image_size(result["output"]["image"]) == (1024, 1024)
         assert len(fleet.output_blobs(result["request_id"])) == 1
 
+    # the API ran nothing itself: the latency histograms it serves are the workers' own, from
+    # their heartbeats (every 0.5 s here), one series per worker
+    def inference_counts() -> dict[str, float] | None:
+        samples = fleet.metrics()
+        counts = {
+            wid: samples.get(
+                f'opendream_inference_seconds_count{{model="{EDIT}",worker="{wid}"}}', 0
+            )
+            for wid in ("gpu-a", "gpu-b")
+        }
+        return counts if sum(counts.values()) == 6 else None
+
+    counts = wait_until(inference_counts, 15, "both workers' histograms in the API's /metrics")
+    assert counts["gpu-a"] > 0 and counts["gpu-b"] > 0, counts
     samples = fleet.metrics()
+    assert not [k for k in samples if k.startswith("opendream_") and "_seconds_count{" in k
+                and "worker=" not in k]  # fmt: skip
     assert samples[f'opendream_requests{{model="{EDIT}",status="succeeded"}}'] == 6
     assert samples[f'opendream_queue_depth{{model="{EDIT}"}}'] == 0
     assert samples["opendream_workers"] == 2

@@ -1,19 +1,17 @@
+import json
 import math
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from opendream.observability import metrics
 from opendream.observability.metrics import (
     Histogram,
-    histogram_snapshots,
-    observe_end_to_end,
-    observe_inference,
-    observe_queue_wait,
+    LatencyHistograms,
     render_metrics,
+    snapshots_from_info,
 )
 
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
@@ -58,15 +56,6 @@ def parse_exposition(text: str) -> Samples:
 
 def get(samples: Samples, name: str, **labels: str) -> float:
     return samples[(name, frozenset(labels.items()))]
-
-
-@pytest.fixture(autouse=True)
-def fresh_histograms() -> Iterator[None]:
-    for h in metrics.HISTOGRAMS:
-        h.clear()
-    yield
-    for h in metrics.HISTOGRAMS:
-        h.clear()
 
 
 def test_queue_depth_and_status_counts_come_from_the_snapshot() -> None:
@@ -123,32 +112,133 @@ def test_histograms_need_increasing_buckets() -> None:
             Histogram("x", "x", buckets=bad)
 
 
-def test_worker_observations_show_up_in_this_process_render() -> None:
-    observe_queue_wait("m/seq", 0.2)
-    observe_queue_wait("m/seq", 12)
-    observe_inference("m/seq", 3)
-    observe_end_to_end("m/edit", 40)
-    s = parse_exposition(render_metrics({}, []))  # histograms=None: this process's own
-    assert get(s, "opendream_queue_wait_seconds_count", model="m/seq") == 2
-    assert get(s, "opendream_queue_wait_seconds_bucket", model="m/seq", le="0.25") == 1
-    assert get(s, "opendream_queue_wait_seconds_sum", model="m/seq") == pytest.approx(12.2)
-    assert get(s, "opendream_inference_seconds_bucket", model="m/seq", le="2.5") == 0
-    assert get(s, "opendream_inference_seconds_bucket", model="m/seq", le="5.0") == 1
-    assert get(s, "opendream_end_to_end_seconds_count", model="m/edit") == 1
-    assert ("opendream_end_to_end_seconds_count", frozenset({("model", "m/seq")})) not in s
+def _beating(worker_id: str, latency: LatencyHistograms, last_seen: float) -> dict[str, Any]:
+    """A `live_workers` row as the database hands it back: the info went through JSON."""
+    info = json.loads(json.dumps({"busy": None, "latency": latency.to_info()}))
+    return {"worker_id": worker_id, "last_seen": last_seen, "info": info}
+
+
+def test_histograms_render_per_worker_from_heartbeat_info() -> None:
+    a, b = LatencyHistograms(), LatencyHistograms()
+    a.queue_wait.observe("m/seq", 0.2)
+    a.queue_wait.observe("m/seq", 12)
+    a.inference.observe("m/seq", 3)
+    a.end_to_end.observe("m/edit", 4000)  # above the last bucket
+    b.inference.observe("m/seq", 0.01)
+    now = 1_700_000_000.0
+    rows = [_beating("gpu-b", b, now - 1), _beating("gpu-a", a, now - 2)]
+    s = parse_exposition(render_metrics({}, rows, now=now))
+
+    qw = "opendream_queue_wait_seconds"
+    assert get(s, f"{qw}_count", model="m/seq", worker="gpu-a") == 2
+    assert get(s, f"{qw}_bucket", model="m/seq", worker="gpu-a", le="0.25") == 1
+    assert get(s, f"{qw}_bucket", model="m/seq", worker="gpu-a", le="20.0") == 2
+    assert get(s, f"{qw}_sum", model="m/seq", worker="gpu-a") == pytest.approx(12.2)
+    inf = "opendream_inference_seconds"
+    assert get(s, f"{inf}_bucket", model="m/seq", worker="gpu-a", le="2.5") == 0
+    assert get(s, f"{inf}_bucket", model="m/seq", worker="gpu-a", le="5.0") == 1
+    assert get(s, f"{inf}_bucket", model="m/seq", worker="gpu-b", le="0.05") == 1
+    assert get(s, f"{inf}_count", model="m/seq", worker="gpu-b") == 1
+    e2e = "opendream_end_to_end_seconds"
+    assert get(s, f"{e2e}_bucket", model="m/edit", worker="gpu-a", le="3600.0") == 0
+    assert get(s, f"{e2e}_bucket", model="m/edit", worker="gpu-a", le="+Inf") == 1
+    assert get(s, f"{e2e}_sum", model="m/edit", worker="gpu-a") == 4000
+    # nothing a worker did not observe, and no series without a worker label
+    assert (f"{qw}_count", frozenset({("model", "m/seq"), ("worker", "gpu-b")})) not in s
+    assert not [k for k in s if k[0].startswith("opendream_") and k[0].endswith("_count")
+                and "worker" not in dict(k[1])]  # fmt: skip
+
+
+def test_the_render_has_no_process_state_of_its_own() -> None:
+    """The embedded worker shares the API's process; its histograms reach /metrics only through
+    its heartbeat row, so they are counted once."""
+    embedded = LatencyHistograms()
+    embedded.inference.observe("m/seq", 1.5)
+    text = render_metrics({}, [])
+    assert "opendream_inference_seconds_count" not in text
+    assert "# TYPE opendream_inference_seconds histogram" in text  # declared even when empty
+    s = parse_exposition(render_metrics({}, [_beating("host:cpu:embedded", embedded, 1.0)], now=2))
+    assert (
+        get(s, "opendream_inference_seconds_count", model="m/seq", worker="host:cpu:embedded") == 1
+    )
+
+
+def test_extra_snapshots_render_beside_the_workers_without_a_worker_label() -> None:
+    local, remote = LatencyHistograms(), LatencyHistograms()
+    local.inference.observe("m/seq", 1)
+    remote.inference.observe("m/seq", 2)
+    rows = [_beating("gpu-a", remote, 1.0)]
+    s = parse_exposition(render_metrics({}, rows, local.snapshots(), now=2))  # one TYPE each
+    assert get(s, "opendream_inference_seconds_sum", model="m/seq") == 1
+    assert get(s, "opendream_inference_seconds_sum", model="m/seq", worker="gpu-a") == 2
+
+
+def test_the_heartbeat_form_is_compact_and_round_trips() -> None:
+    h = LatencyHistograms()
+    assert h.to_info() == {}  # an idle worker's beat carries no histogram at all
+    h.inference.observe("m/seq", 0.07)
+    h.inference.observe("m/seq", 0.3)
+    info = h.to_info()
+    assert list(info) == ["opendream_inference_seconds"]
+    assert info["opendream_inference_seconds"]["by_model"] == {
+        "m/seq": {"n": [0, 1, 0, 1], "sum": pytest.approx(0.37)}  # trailing zeros dropped
+    }
+    (back,) = snapshots_from_info(json.loads(json.dumps(info)))
+    (original,) = [x for x in h.snapshots() if x.name == "opendream_inference_seconds"]
+    assert back == original
+    for _ in range(1000):
+        for model in ("a/1", "b/2", "c/3"):
+            h.queue_wait.observe(model, 7)
+            h.inference.observe(model, 3600 * 2)
+            h.end_to_end.observe(model, 7)
+    assert len(json.dumps(h.to_info())) < 1500  # size grows with models, not observations
+
+
+@pytest.mark.parametrize(
+    "latency",
+    [
+        None,
+        "text",
+        [1, 2],
+        {"opendream_inference_seconds": "x"},
+        {"opendream_inference_seconds": {"le": [], "by_model": {"m": {"n": [1], "sum": 1}}}},
+        {"opendream_inference_seconds": {"le": [2, 1], "by_model": {"m": {"n": [1], "sum": 1}}}},
+        {"opendream_inference_seconds": {"le": [1, "x"], "by_model": {"m": {"n": [1], "sum": 1}}}},
+        {"opendream_inference_seconds": {"le": [1], "by_model": {"m": {"n": [1, 2, 3], "sum": 1}}}},
+        {"opendream_inference_seconds": {"le": [1], "by_model": {"m": {"n": [-1], "sum": 1}}}},
+        {"opendream_inference_seconds": {"le": [1], "by_model": {"m": {"n": [1.5], "sum": 1}}}},
+        {"opendream_inference_seconds": {"le": [1], "by_model": {"m": {"n": [1], "sum": "1"}}}},
+        {"opendream_inference_seconds": {"le": [1], "by_model": {"m": [1]}}},
+        {"opendream_inference_seconds": {"le": [1], "by_model": []}},
+        {'bad name{x="y"}': {"le": [1], "by_model": {"m": {"n": [1], "sum": 1}}}},
+    ],
+)
+def test_a_malformed_beat_is_skipped_not_an_error(latency: Any) -> None:
+    good = LatencyHistograms()
+    good.inference.observe("m", 1)
+    rows = [
+        {"worker_id": "odd", "last_seen": 1.0, "info": {"latency": latency}},
+        _beating("good", good, 1.0),
+    ]
+    s = parse_exposition(render_metrics({}, rows, now=2))
+    assert get(s, "opendream_workers") == 2
+    assert get(s, "opendream_inference_seconds_count", model="m", worker="good") == 1
+    assert not [k for k in s if dict(k[1]).get("worker") == "odd" and k[0].endswith("_count")]
 
 
 def test_observing_from_many_threads_loses_nothing() -> None:
+    h = LatencyHistograms()
+
     def work() -> None:
         for i in range(2000):
-            observe_inference("m", i % 7)
+            h.inference.observe("m", i % 7)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    (snap,) = [x for x in histogram_snapshots() if x.name == "opendream_inference_seconds"]
+    (snap,) = [x for x in h.snapshots() if x.name == "opendream_inference_seconds"]
     assert snap.series["m"].count == 8000
     assert snap.series["m"].total == pytest.approx(4 * sum(i % 7 for i in range(2000)))
 

@@ -15,6 +15,7 @@ from PIL import Image
 from opendream.engine.types import GenerationRequest, GenerationResult, ImagePlan, Plan, Progress
 from opendream.jobs.base import StoreUnavailable
 from opendream.jobs.store import SqlRequestStore
+from opendream.observability.metrics import LATENCY_INFO_KEY, snapshots_from_info
 from opendream.storage.factory import open_blob_store
 from opendream.worker.runner import Worker, WorkerOptions
 
@@ -132,6 +133,36 @@ async def test_completes_with_outputs_keyed_by_request(store, blobs) -> None:  #
         worker.engine.requests[0].max_images == 3
         and worker.engine.requests[0].prompt == INPUT["text"]
     )
+
+
+async def test_the_heartbeat_carries_this_workers_latency_histograms(store, blobs) -> None:  # type: ignore[no-untyped-def]
+    """In a fleet /metrics is served by an API process that ran nothing: the worker's heartbeat
+    row is where its histograms travel."""
+    rows = [await store.insert(owner="k", model_id=SEQ, input=INPUT, input_blobs=[]) for _ in "ab"]
+    worker = Worker(store, blobs, FixtureEngine(n=1), options("gpu-7"))
+    other = Worker(store, blobs, FixtureEngine(n=1), options("gpu-8"))  # same process, own data
+
+    def histograms(info: dict[str, Any]) -> dict[str, Any]:
+        return {s.name: s.series for s in snapshots_from_info(info.get(LATENCY_INFO_KEY))}
+
+    async def published() -> bool:
+        done = all([(await store.get(r.id)).status == "succeeded" for r in rows])
+        beats = {w["worker_id"]: w["info"] for w in await store.live_workers(within_s=60)}
+        latest = histograms(beats.get("gpu-7", {}))
+        seq = latest.get("opendream_inference_seconds", {}).get(SEQ)
+        return done and seq is not None and seq.count == 2
+
+    await run_until(worker, published)
+    beats = {w["worker_id"]: w["info"] for w in await store.live_workers(within_s=60)}
+    latest = histograms(beats["gpu-7"])
+    assert set(latest) == {
+        "opendream_queue_wait_seconds",
+        "opendream_inference_seconds",
+        "opendream_end_to_end_seconds",
+    }
+    assert all(series[SEQ].count == 2 for series in latest.values())
+    assert beats["gpu-7"]["completed"] == 2 and beats["gpu-7"]["models"] == [SEQ]
+    assert other.latency.to_info() == {}  # a second worker in the process observed nothing
 
 
 async def test_a_request_may_choose_its_output_format(store, blobs) -> None:  # type: ignore[no-untyped-def]
