@@ -315,7 +315,10 @@ class Worker:
             await run.progress_dirty.wait()
             run.progress_dirty.clear()
             p = run.latest_progress
-            if p is not None:
+            # Images are stored beside the engine, so image k+1 may be running before image k
+            # is stored. Readers see events in order (image k stored, then image k+1's steps):
+            # hold that progress back until the store catches up (it signals when it does).
+            if p is not None and len(run.outputs) >= p.image - 1:
                 with contextlib.suppress(Exception):
                     await self.store.set_progress(
                         run.row.id, self.options.worker_id, _progress(p, run)

@@ -41,6 +41,7 @@ class FixtureEngine:
     ):
         self.n, self.fail, self.gate, self.hold_last = n, fail, gate, hold_last
         self.requests: list[GenerationRequest] = []
+        self.reported: list[Progress] = []
 
     def plan(self, request: GenerationRequest) -> Plan:
         self.requests.append(request)
@@ -69,8 +70,9 @@ class FixtureEngine:
             for step in (1, 2):
                 if self.gate is not None:
                     self.gate.wait(10)
+                self.reported.append(Progress(step, 2, i + 1, self.n))
                 if on_progress:
-                    on_progress(Progress(step, 2, i + 1, self.n))
+                    on_progress(self.reported[-1])
                 if self.hold_last is not None and i == self.n - 1:
                     self.hold_last.wait(10)  # parked on the last image until the test looked
             if self.fail:
@@ -341,15 +343,22 @@ class GatedBlobs:
 async def test_the_engine_goes_on_while_an_image_is_being_stored(store, blobs) -> None:  # type: ignore[no-untyped-def]
     gated = GatedBlobs(blobs)
     row = await store.insert(owner="k", model_id=SEQ, input=INPUT, input_blobs=[])
-    worker = Worker(store, gated, FixtureEngine(n=2), options())  # type: ignore[arg-type]
+    engine = FixtureEngine(n=2)
+    worker = Worker(store, gated, engine, options())  # type: ignore[arg-type]
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
     try:
         async with asyncio.timeout(20):
-            # image 2 starts although image 1 could not be stored yet
-            while ((await store.get(row.id)).progress or {}).get("image") != 2:
+            # image 2 is generated although image 1 could not be stored yet ...
+            while not any(p.image == 2 for p in engine.reported):
                 await asyncio.sleep(0.02)
-            assert (await store.get(row.id)).status == "in_progress"
+            await asyncio.sleep(0.3)  # several progress-writer rounds
+            # ... and readers are not told of image 2 before image 1 is stored
+            row_now = await store.get(row.id)
+            assert row_now.status == "in_progress"
+            assert (row_now.progress or {}).get("image", 1) == 1 and not row_now.progress.get(
+                "stored"
+            )
             gated.gate.set()
             while (await store.get(row.id)).status != "succeeded":
                 await asyncio.sleep(0.02)
