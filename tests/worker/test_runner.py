@@ -356,9 +356,8 @@ async def test_the_engine_goes_on_while_an_image_is_being_stored(store, blobs) -
             # ... and readers are not told of image 2 before image 1 is stored
             row_now = await store.get(row.id)
             assert row_now.status == "in_progress"
-            assert (row_now.progress or {}).get("image", 1) == 1 and not row_now.progress.get(
-                "stored"
-            )
+            shown = row_now.progress or {}
+            assert shown.get("image", 1) == 1 and not shown.get("stored")
             gated.gate.set()
             while (await store.get(row.id)).status != "succeeded":
                 await asyncio.sleep(0.02)
