@@ -41,6 +41,6 @@ class AppContext:
             log.exception("could not delete the blobs of rejected request %s", request_id)
 
 
-def context(request: Request) -> AppContext:
-    """FastAPI dependency."""
+async def context(request: Request) -> AppContext:
+    """FastAPI dependency (async: FastAPI runs a plain `def` dependency in a worker thread)."""
     return request.app.state.ctx

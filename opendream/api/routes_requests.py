@@ -173,20 +173,25 @@ async def _answer(ctx: AppContext, request: Request, key: ApiKey, request_id: st
 )
 async def status(
     request_id: str, key: ApiKey = Depends(require_key), ctx: AppContext = Depends(context)
-) -> StatusResponse:
-    row = await _owned_row(ctx, request_id, key)
-    urls = ctx.request_urls(row.id)
-    answer = StatusResponse(
-        request_id=row.id,
-        status=protocol_status(row.status),
-        status_url=urls["status_url"],
-        result_url=urls["result_url"],
-    )
+) -> Response:
+    # The hottest call (clients poll it): one statement for the row and its queue position, and
+    # the answer built as the dict that StatusResponse (the documented shape) would dump to,
+    # without validating it twice on the way out.
+    found = await ctx.store.get_with_position(request_id, key.id)
+    if found is None:
+        raise not_found(request_id)
+    row, position = found
+    base = f"{ctx.base_url}/v1/requests/{row.id}"
+    answer: dict[str, Any] = {"request_id": row.id, "status": protocol_status(row.status)}
     if row.status == "in_queue":
-        answer.queue_position = await ctx.store.queue_position(row)
+        answer["queue_position"] = position
     elif row.status == "in_progress" and row.progress:
-        answer.progress = ProgressInfo.model_validate(row.progress)
-    return answer
+        answer["progress"] = ProgressInfo.model_validate(row.progress).model_dump(
+            exclude_none=True
+        )
+    answer["status_url"] = f"{base}/status"
+    answer["result_url"] = f"{base}/result"
+    return JSONResponse(answer)
 
 
 @router.get(

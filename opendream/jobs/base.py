@@ -106,6 +106,16 @@ class RequestStore(ABC):
     async def queue_position(self, row: RequestRow) -> int:
         """How many in_queue rows (for the same models) were created before this one."""
 
+    async def get_with_position(
+        self, request_id: str, owner: str
+    ) -> tuple[RequestRow, int] | None:
+        """`get(request_id, owner)` and its `queue_position` (0 unless in_queue), for the status
+        call; stores answer it with one statement where they can."""
+        row = await self.get(request_id, owner=owner)
+        if row is None:
+            return None
+        return row, (await self.queue_position(row) if row.status == "in_queue" else 0)
+
     @abstractmethod
     async def list_for_owner(
         self, owner: str, limit: int = 50, before: str | None = None

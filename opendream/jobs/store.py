@@ -8,6 +8,7 @@ claimers. Times come from this process's UTC clock; hosts in a fleet are expecte
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -29,6 +30,7 @@ from opendream.jobs.base import (
 from opendream.jobs.claim import claim_statement
 from opendream.jobs.database import (
     READ_ONLY,
+    SINGLE_STATEMENT,
     is_unavailable,
     make_engine,
     normalise_url,
@@ -49,6 +51,37 @@ from opendream.jobs.notify import (
 from opendream.jobs.tables import UtcDateTime, api_keys, files, requests, workers
 
 T = requests
+
+# How long an active key found by its token hash is trusted without asking the database again.
+# A revocation made through this store takes effect at once; one made elsewhere (the CLI, another
+# replica) within this many seconds.
+KEY_CACHE_S = 3.0
+_KEY_CACHE_MAX = 4096
+
+# The hot read path's statements, built once: SQLAlchemy then finds their compiled form by a
+# memoized cache key instead of rebuilding and hashing an expression tree per call.
+_BY_ID = sa.select(T).where(T.c.id == sa.bindparam("rid"))
+_BY_ID_OWNER = _BY_ID.where(T.c.owner == sa.bindparam("owner"))
+_AHEAD = T.alias("ahead")
+# In_queue rows created before the outer row (ties broken by insertion order); see queue_position.
+_POSITION = (
+    sa.select(sa.func.count())
+    .select_from(_AHEAD)
+    .where(
+        _AHEAD.c.status == "in_queue",
+        sa.or_(
+            _AHEAD.c.created_at < T.c.created_at,
+            sa.and_(_AHEAD.c.created_at == T.c.created_at, _AHEAD.c.seq < T.c.seq),
+        ),
+    )
+    .scalar_subquery()
+)
+_WITH_POSITION = sa.select(
+    T, sa.case((T.c.status == "in_queue", _POSITION), else_=0).label("queue_position")
+).where(T.c.id == sa.bindparam("rid"), T.c.owner == sa.bindparam("owner"))
+_KEY_BY_HASH = sa.select(api_keys).where(
+    api_keys.c.token_hash == sa.bindparam("token_hash"), api_keys.c.revoked_at.is_(None)
+)
 
 
 def utcnow() -> datetime:
@@ -135,6 +168,9 @@ class SqlRequestStore(RequestStore):
         self._engine = make_engine(url)
         self._listener: PgListener | None = None
         self._claim_mark: int | None = None  # the doorbell count at the last claim
+        # token hash -> (trusted until, monotonic; key); see KEY_CACHE_S
+        self._keys: dict[str, tuple[float, ApiKey]] = {}
+        self._keys_generation = 0  # bumped by every key change made here
         if self.dialect == "postgresql":
             self._signals = Signals()
             dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -179,17 +215,25 @@ class SqlRequestStore(RequestStore):
                         self._signals.events.publish(payload)
 
     @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def _read(self, *, single: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection. `single`: the caller runs one statement, which is atomic by
+        itself, so SQLite skips the BEGIN. On PostgreSQL reads run in autocommit: READ COMMITTED
+        takes a snapshot per statement anyway, and no BEGIN / ROLLBACK round trips are paid."""
         async with self._unavailable_as_503(), self._engine.connect() as conn:
-            await conn.execution_options(**{READ_ONLY: True})
+            if self.is_postgres:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                await conn.execution_options(**{READ_ONLY: True, SINGLE_STATEMENT: single})
             yield conn
 
-    async def _one(self, stmt: sa.Executable) -> sa.Row[Any] | None:
-        async with self._read() as conn:
-            return (await conn.execute(stmt)).first()
+    async def _one(
+        self, stmt: sa.Executable, params: dict[str, Any] | None = None
+    ) -> sa.Row[Any] | None:
+        async with self._read(single=True) as conn:
+            return (await conn.execute(stmt, params)).first()
 
     async def _all(self, stmt: sa.Executable) -> Sequence[sa.Row[Any]]:
-        async with self._read() as conn:
+        async with self._read(single=True) as conn:
             return (await conn.execute(stmt)).all()
 
     async def _update_count(self, stmt: sa.Executable, *, event: str | None = None) -> int:
@@ -264,11 +308,20 @@ class SqlRequestStore(RequestStore):
             raise
 
     async def get(self, request_id: str, owner: str | None = None) -> RequestRow | None:
-        stmt = sa.select(T).where(T.c.id == request_id)
-        if owner is not None:
-            stmt = stmt.where(T.c.owner == owner)
-        row = await self._one(stmt)
+        if owner is None:
+            row = await self._one(_BY_ID, {"rid": request_id})
+        else:
+            row = await self._one(_BY_ID_OWNER, {"rid": request_id, "owner": owner})
         return _request(row) if row else None
+
+    async def get_with_position(
+        self, request_id: str, owner: str
+    ) -> tuple[RequestRow, int] | None:
+        """One statement: the row and, counted over every model, its queue position."""
+        row = await self._one(_WITH_POSITION, {"rid": request_id, "owner": owner})
+        if row is None:
+            return None
+        return _request(row), int(row._mapping["queue_position"] or 0)
 
     async def find_by_idempotency_key(self, owner: str, key: str) -> RequestRow | None:
         row = await self._one(sa.select(T).where(T.c.owner == owner, T.c.idempotency_key == key))
@@ -577,12 +630,29 @@ class SqlRequestStore(RequestStore):
         return key
 
     async def key_by_hash(self, token_hash: str) -> ApiKey | None:
-        row = await self._one(
-            sa.select(api_keys).where(
-                api_keys.c.token_hash == token_hash, api_keys.c.revoked_at.is_(None)
-            )
-        )
-        return _key(row) if row else None
+        """Also: an active key found here is remembered for KEY_CACHE_S (every API call asks);
+        unknown hashes are never remembered, and any key change through this store forgets
+        everything at once."""
+        now = time.monotonic()
+        hit = self._keys.get(token_hash)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        generation = self._keys_generation
+        row = await self._one(_KEY_BY_HASH, {"token_hash": token_hash})
+        if row is None:
+            self._keys.pop(token_hash, None)
+            return None
+        key = _key(row)
+        # A revocation that committed while this lookup was in flight must not be undone by it.
+        if generation == self._keys_generation:
+            if len(self._keys) >= _KEY_CACHE_MAX:
+                self._keys.clear()
+            self._keys[token_hash] = (now + KEY_CACHE_S, key)
+        return key
+
+    def _forget_keys(self) -> None:
+        self._keys_generation += 1
+        self._keys.clear()
 
     async def list_keys(self) -> list[ApiKey]:
         rows = await self._all(sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id))
@@ -598,12 +668,17 @@ class SqlRequestStore(RequestStore):
             )
             .values(revoked_at=utcnow())
         )
-        return await self._update_count(stmt) > 0
+        self._forget_keys()  # before and after: no lookup racing the update re-caches the key
+        try:
+            return await self._update_count(stmt) > 0
+        finally:
+            self._forget_keys()
 
     async def set_webhook_secret(self, key_id: str, secret: str) -> None:
         await self._update_count(
             sa.update(api_keys).where(api_keys.c.id == key_id).values(webhook_secret=secret)
         )
+        self._forget_keys()
 
     async def get_key(self, key_id: str) -> ApiKey | None:
         row = await self._one(sa.select(api_keys).where(api_keys.c.id == key_id))
@@ -621,6 +696,7 @@ class SqlRequestStore(RequestStore):
                     sa.select(api_keys.c.webhook_secret).where(api_keys.c.id == key_id)
                 )
             ).scalar_one_or_none()
+        self._forget_keys()
         if stored is None:
             raise KeyError(key_id)
         return str(stored)
