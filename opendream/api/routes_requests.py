@@ -186,9 +186,7 @@ async def status(
     if row.status == "in_queue":
         answer["queue_position"] = position
     elif row.status == "in_progress" and row.progress:
-        answer["progress"] = ProgressInfo.model_validate(row.progress).model_dump(
-            exclude_none=True
-        )
+        answer["progress"] = ProgressInfo.model_validate(row.progress).model_dump(exclude_none=True)
     answer["status_url"] = f"{base}/status"
     answer["result_url"] = f"{base}/result"
     return JSONResponse(answer)

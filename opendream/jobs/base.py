@@ -106,9 +106,7 @@ class RequestStore(ABC):
     async def queue_position(self, row: RequestRow) -> int:
         """How many in_queue rows (for the same models) were created before this one."""
 
-    async def get_with_position(
-        self, request_id: str, owner: str
-    ) -> tuple[RequestRow, int] | None:
+    async def get_with_position(self, request_id: str, owner: str) -> tuple[RequestRow, int] | None:
         """`get(request_id, owner)` and its `queue_position` (0 unless in_queue), for the status
         call; stores answer it with one statement where they can."""
         row = await self.get(request_id, owner=owner)

@@ -314,9 +314,7 @@ class SqlRequestStore(RequestStore):
             row = await self._one(_BY_ID_OWNER, {"rid": request_id, "owner": owner})
         return _request(row) if row else None
 
-    async def get_with_position(
-        self, request_id: str, owner: str
-    ) -> tuple[RequestRow, int] | None:
+    async def get_with_position(self, request_id: str, owner: str) -> tuple[RequestRow, int] | None:
         """One statement: the row and, counted over every model, its queue position."""
         row = await self._one(_WITH_POSITION, {"rid": request_id, "owner": owner})
         if row is None:
