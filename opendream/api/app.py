@@ -26,6 +26,7 @@ from opendream.api import (
 )
 from opendream.api.context import AppContext
 from opendream.api.errors import BodySizeLimit, install_error_handlers
+from opendream.api.fast_status import FastStatus
 from opendream.api.request_log import RequestLogContext
 from opendream.config import Settings
 from opendream.jobs.base import RequestStore
@@ -67,6 +68,7 @@ def create_app(
         from opendream.api.playground import router as playground
 
         app.include_router(playground)
+    app.add_middleware(FastStatus, ctx=app.state.ctx)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # added last, so outermost of ours: log lines of a call about one request carry its id
     app.add_middleware(RequestLogContext)

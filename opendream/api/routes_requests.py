@@ -15,13 +15,13 @@ from opendream.api.auth import require_key
 from opendream.api.context import AppContext, context
 from opendream.api.enqueue import check_key_limits, enqueue
 from opendream.api.errors import UNKNOWN_MODEL, ApiError, ErrorBody, invalid_input, not_found
+from opendream.api.fast_status import protocol_status, status_answer
 from opendream.api.idempotency import check_same_body, fingerprint, key_from
 from opendream.api.prefer import prefer_wait
 from opendream.api.request_log import bind_submitted
 from opendream.api.responses import (
     CancelResponse,
     Output,
-    ProgressInfo,
     ResultResponse,
     StatusResponse,
     SubmitResponse,
@@ -174,22 +174,11 @@ async def _answer(ctx: AppContext, request: Request, key: ApiKey, request_id: st
 async def status(
     request_id: str, key: ApiKey = Depends(require_key), ctx: AppContext = Depends(context)
 ) -> Response:
-    # The hottest call (clients poll it): one statement for the row and its queue position, and
-    # the answer built as the dict that StatusResponse (the documented shape) would dump to,
-    # without validating it twice on the way out.
+    # Served by FastStatus (fast_status.py) when it succeeds; this route answers the rest.
     found = await ctx.store.get_with_position(request_id, key.id)
     if found is None:
         raise not_found(request_id)
-    row, position = found
-    base = f"{ctx.base_url}/v1/requests/{row.id}"
-    answer: dict[str, Any] = {"request_id": row.id, "status": protocol_status(row.status)}
-    if row.status == "in_queue":
-        answer["queue_position"] = position
-    elif row.status == "in_progress" and row.progress:
-        answer["progress"] = ProgressInfo.model_validate(row.progress).model_dump(exclude_none=True)
-    answer["status_url"] = f"{base}/status"
-    answer["result_url"] = f"{base}/result"
-    return JSONResponse(answer)
+    return JSONResponse(status_answer(ctx.base_url, *found))
 
 
 @router.get(
@@ -227,12 +216,6 @@ async def cancel(
 
 
 # helpers ------------------------------------------------------------------------------------
-def protocol_status(internal: str) -> Any:
-    """The status call's vocabulary: a finished request is `completed` whether it succeeded or
-    failed; its result tells which."""
-    return "completed" if internal in ("succeeded", "failed") else internal
-
-
 def iso(t: datetime | None) -> str | None:
     if t is None:
         return None
