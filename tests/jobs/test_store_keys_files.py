@@ -77,3 +77,30 @@ async def test_files_owner_isolation_expiry_and_delete(store: SqlRequestStore) -
     await store.delete_file(old.id)
     assert await store.get_file(old.id, "key_a") is None
     assert await store.expired_files(now) == []
+
+
+async def test_found_keys_are_remembered_for_a_while(
+    open_store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica's revocation is seen once the remembered key is KEY_CACHE_S old; this
+    store's own revocation at once."""
+    import opendream.jobs.store as store_module
+
+    api, admin = await open_store(), await open_store()
+    key = await admin.create_key("ci", "hash-c")
+    monkeypatch.setattr(store_module, "KEY_CACHE_S", 3600.0)
+    assert (await api.key_by_hash("hash-c")).id == key.id
+    assert await admin.revoke_key(key.id)
+    assert (await api.key_by_hash("hash-c")).id == key.id  # still remembered by `api`
+    assert await admin.key_by_hash("hash-c") is None  # never remembered a revoked key
+
+    other = await admin.create_key("laptop", "hash-d")
+    assert (await api.key_by_hash("hash-d")).id == other.id
+    assert await api.revoke_key("laptop")
+    assert await api.key_by_hash("hash-d") is None  # forgotten by the store that revoked it
+
+    monkeypatch.setattr(store_module, "KEY_CACHE_S", 0.0)
+    fresh = await admin.create_key("fresh", "hash-e")
+    assert (await api.key_by_hash("hash-e")).id == fresh.id
+    assert await admin.revoke_key(fresh.id)
+    assert await api.key_by_hash("hash-e") is None  # expired at once: asks the database
