@@ -120,28 +120,11 @@ def _request(r: sa.Row[Any]) -> RequestRow:
 
 
 def _key(r: sa.Row[Any]) -> ApiKey:
-    m = r._mapping
-    return ApiKey(
-        id=m["id"],
-        name=m["name"],
-        token_hash=m["token_hash"],
-        created_at=m["created_at"],
-        revoked_at=m["revoked_at"],
-        webhook_secret=m["webhook_secret"],
-    )
+    return ApiKey(**r._mapping)  # the api_keys columns are ApiKey's fields
 
 
 def _file(r: sa.Row[Any]) -> UploadedFile:
-    m = r._mapping
-    return UploadedFile(
-        id=m["id"],
-        owner=m["owner"],
-        blob_key=m["blob_key"],
-        content_type=m["content_type"],
-        size=m["size"],
-        created_at=m["created_at"],
-        expires_at=m["expires_at"],
-    )
+    return UploadedFile(**r._mapping)  # the files columns are UploadedFile's fields
 
 
 @dataclass

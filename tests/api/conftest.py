@@ -10,6 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.api.fixture_worker import FixtureEngine, RunningWorker
 from tests.api.server import ApiServer
 
 SEQUENTIAL = "bytedance/seedream-4-0/sequential"
@@ -64,3 +65,17 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., ApiServer]]:
 def client(server: ApiServer) -> Iterator[httpx.Client]:
     with server.client() as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiServer, FixtureEngine]]:
+    """One server per test module with generous limits and a fixture worker behind it."""
+    s = ApiServer(
+        tmp_path_factory.mktemp("served"),
+        settings_overrides={"rate_limit_per_minute": 10_000, "max_queued_per_key": 10_000},
+    ).start()
+    engine = FixtureEngine()
+    worker = RunningWorker(s, engine).start()
+    yield s, engine
+    worker.stop()
+    s.stop()

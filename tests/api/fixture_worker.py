@@ -31,6 +31,11 @@ class FixtureEngine:
     gate: threading.Event | None = None
     requests: list[GenerationRequest] = field(default_factory=list)
 
+    def reset(self) -> None:
+        """Back to the defaults, between tests sharing one engine."""
+        self.count = FixtureEngine.count
+        self.fail_after, self.gate = None, None
+
     def plan(self, request: GenerationRequest) -> Plan:
         self.requests.append(request)
         size = delivered_size(request.size, request.references)

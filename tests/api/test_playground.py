@@ -15,7 +15,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.client.queue_server import QueueOnlyServer
-from tests.e2e.server import ServerProcess, link_demo_model
+from tests.e2e.server import ServerProcess, demo_server, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,24 +33,14 @@ GENERATION_TIMEOUT_MS = 180_000
 def server(
     tmp_path_factory: pytest.TempPathFactory, tiny_klein_dir: Path
 ) -> Iterator[ServerProcess]:
-    data_dir = tmp_path_factory.mktemp("playground-server")
-    link_demo_model(data_dir, tiny_klein_dir)
-    process = ServerProcess(data_dir=data_dir, env={"OPENDREAM_STEPS": "2"})
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+    with running(demo_server(tmp_path_factory.mktemp("playground-server"), tiny_klein_dir)) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
 def queue_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = QueueOnlyServer(data_dir=tmp_path_factory.mktemp("playground-queue-server"))
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+    with running(QueueOnlyServer(data_dir=tmp_path_factory.mktemp("playground-queue-server"))) as s:
+        yield s
 
 
 def loaded_image_sizes(page, selector: str, attempts: int = 100) -> list[list[int]]:  # type: ignore[no-untyped-def]

@@ -27,32 +27,18 @@ from byteplussdkarkruntime.types.images import (
 from PIL import Image
 
 from .conftest import EDIT, EDIT_SEQUENTIAL, SEQUENTIAL, data_uri, png_bytes
-from .fixture_worker import FixtureEngine, RunningWorker
+from .fixture_worker import FixtureEngine
 from .server import ApiServer
 
 MODEL = "seedream-4-0-250828"
 PATH = "/api/v3/images/generations"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiServer, FixtureEngine]]:
-    s = ApiServer(
-        tmp_path_factory.mktemp("ark"),
-        settings_overrides={"rate_limit_per_minute": 10_000, "max_queued_per_key": 10_000},
-    ).start()
-    engine = FixtureEngine()
-    worker = RunningWorker(s, engine).start()
-    yield s, engine
-    worker.stop()
-    s.stop()
-
-
 @pytest.fixture
 def server(served: tuple[ApiServer, FixtureEngine]) -> Iterator[ApiServer]:
     s, engine = served
     yield s
-    engine.fail_after, engine.gate = None, None
-    engine.count = lambda r: min(r.max_images, 3)
+    engine.reset()
 
 
 @pytest.fixture

@@ -15,29 +15,15 @@ from openai import OpenAI
 from PIL import Image
 
 from .conftest import EDIT, EDIT_SEQUENTIAL, SEQUENTIAL, png_bytes
-from .fixture_worker import FixtureEngine, RunningWorker
+from .fixture_worker import FixtureEngine
 from .server import ApiServer
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiServer, FixtureEngine]]:
-    s = ApiServer(
-        tmp_path_factory.mktemp("openai"),
-        settings_overrides={"rate_limit_per_minute": 10_000, "max_queued_per_key": 10_000},
-    ).start()
-    engine = FixtureEngine()
-    worker = RunningWorker(s, engine).start()
-    yield s, engine
-    worker.stop()
-    s.stop()
 
 
 @pytest.fixture
 def server(served: tuple[ApiServer, FixtureEngine]) -> Iterator[ApiServer]:
     s, engine = served
     yield s
-    engine.fail_after = None
-    engine.count = lambda r: min(r.max_images, 3)
+    engine.reset()
 
 
 @pytest.fixture

@@ -16,32 +16,21 @@ import pytest
 from opendream.client import Client, RequestResult
 from tests.client.bodies import EDIT, small_edit
 from tests.client.queue_server import QueueOnlyServer
-from tests.e2e.server import ServerProcess, link_demo_model
+from tests.e2e.server import ServerProcess, demo_server, running
 
 
 @pytest.fixture(scope="package")
 def server(
     tmp_path_factory: pytest.TempPathFactory, tiny_klein_dir: Path
 ) -> Iterator[ServerProcess]:
-    data_dir = tmp_path_factory.mktemp("client-server")
-    link_demo_model(data_dir, tiny_klein_dir)
-    # Two denoising steps: progress still moves step by step, at half the CPU time.
-    process = ServerProcess(data_dir=data_dir, env={"OPENDREAM_STEPS": "2"})
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+    with running(demo_server(tmp_path_factory.mktemp("client-server"), tiny_klein_dir)) as s:
+        yield s
 
 
 @pytest.fixture(scope="package")
 def queue_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = QueueOnlyServer(data_dir=tmp_path_factory.mktemp("client-queue-server"))
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+    with running(QueueOnlyServer(data_dir=tmp_path_factory.mktemp("client-queue-server"))) as s:
+        yield s
 
 
 @pytest.fixture(scope="package")

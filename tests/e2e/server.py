@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,3 +114,19 @@ def link_demo_model(data_dir: Path, tiny_dir: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
         target.symlink_to(tiny_dir, target_is_directory=True)
+
+
+@contextmanager
+def running(server: ServerProcess) -> Iterator[ServerProcess]:
+    """Started for the `with` block, stopped after it, whatever happens."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def demo_server(data_dir: Path, tiny_dir: Path) -> ServerProcess:
+    """A server whose demo model is the already built tiny one."""
+    link_demo_model(data_dir, tiny_dir)
+    return ServerProcess(data_dir=data_dir)
