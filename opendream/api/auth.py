@@ -13,7 +13,7 @@ import secrets
 from fastapi import Request
 
 from opendream.api.errors import ApiError
-from opendream.jobs.base import ApiKey
+from opendream.jobs.base import ApiKey, RequestStore
 
 TOKEN_PREFIX = "od_"
 TOKEN_BYTES = 32
@@ -49,6 +49,17 @@ def unauthorized(message: str) -> ApiError:
     )
 
 
+async def active_key(store: RequestStore, token: str) -> ApiKey | None:
+    """The active key this token belongs to, or None."""
+    digest = hash_token(token)
+    key = await store.key_by_hash(digest)
+    # The lookup is by digest already; the constant-time check keeps a store that matches loosely
+    # (case, collation) from ever admitting a different token.
+    if key is None or not hmac.compare_digest(key.token_hash, digest) or key.revoked_at is not None:
+        return None
+    return key
+
+
 async def require_key(request: Request) -> ApiKey:
     """FastAPI dependency: the caller's active key, or 401/400004."""
     header = request.headers.get("authorization")
@@ -59,11 +70,8 @@ async def require_key(request: Request) -> ApiKey:
                 "Malformed Authorization header: send `Authorization: Bearer <token>`."
             )
         raise unauthorized("Missing API token: send `Authorization: Bearer <token>`.")
-    digest = hash_token(token)
-    key = await request.app.state.store.key_by_hash(digest)
-    # The lookup is by digest already; the constant-time check keeps a store that matches loosely
-    # (case, collation) from ever admitting a different token.
-    if key is None or not hmac.compare_digest(key.token_hash, digest) or key.revoked_at is not None:
+    key = await active_key(request.app.state.store, token)
+    if key is None:
         raise unauthorized("Invalid or revoked API token.")
     request.state.api_key = key
     return key

@@ -9,14 +9,13 @@ thus costs a second lookup; a refused call is rare and cheap next to the polls i
 
 from __future__ import annotations
 
-import hmac
 import re
 from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from opendream.api.auth import hash_token, parse_bearer
+from opendream.api.auth import active_key, parse_bearer
 from opendream.api.context import AppContext
 from opendream.jobs.base import RequestRow
 
@@ -72,13 +71,9 @@ class FastStatus:
         token = parse_bearer(header)
         if token is None:
             return None
-        digest = hash_token(token)
         try:
-            key = await self.ctx.store.key_by_hash(digest)
-            # the same checks as require_key
-            if key is None or not hmac.compare_digest(key.token_hash, digest):
-                return None
-            if key.revoked_at is not None:
+            key = await active_key(self.ctx.store, token)  # the same check as require_key
+            if key is None:
                 return None
             found = await self.ctx.store.get_with_position(request_id, key.id)
         except Exception:

@@ -30,6 +30,7 @@ from tests.e2e.server import ServerProcess, link_demo_model
 from tests.webhooks.receiver import Receiver
 
 EDIT = "bytedance/seedream-4-0/edit"
+# ServerProcess already runs two steps; the bare worker process below is told the same.
 FAST = {"OPENDREAM_STEPS": "2"}
 
 
@@ -39,7 +40,7 @@ def server(
 ) -> Iterator[ServerProcess]:
     data_dir = tmp_path_factory.mktemp("doors")
     link_demo_model(data_dir, tiny_klein_dir)
-    process = ServerProcess(data_dir=data_dir, env={**FAST, "OPENDREAM_WEBHOOK_BACKOFF_S": "0.2"})
+    process = ServerProcess(data_dir=data_dir, env={"OPENDREAM_WEBHOOK_BACKOFF_S": "0.2"})
     process.start()
     try:
         yield process
@@ -164,7 +165,7 @@ def test_a_separate_worker_process_on_sqlite(tmp_path: Path, tiny_klein_dir: Pat
     api = ServerProcess(
         data_dir=tmp_path,
         args=["--no-worker"],
-        env={**FAST, "OPENDREAM_STREAM_POLL_S": "0.5", "OPENDREAM_WEBHOOK_DELIVERY": "false"},
+        env={"OPENDREAM_STREAM_POLL_S": "0.5", "OPENDREAM_WEBHOOK_DELIVERY": "false"},
     )
     try:
         api.start()  # ready once the worker process has beaten
