@@ -12,7 +12,13 @@ import socket
 import sys
 from datetime import UTC, datetime, timedelta
 
-from opendream.bootstrap import DEMO_FAMILY, blob_secret, demo_model_dir, ensure_first_key
+from opendream.bootstrap import (
+    DEMO_FAMILY,
+    FIRST_KEY_FILE,
+    blob_secret,
+    demo_model_dir,
+    ensure_first_key,
+)
 from opendream.catalog.models import MODELS
 from opendream.config import Settings
 from opendream.jobs.base import RequestStore, StoreUnavailable
@@ -158,7 +164,7 @@ async def serve(settings: Settings, *, with_worker: bool = True) -> None:
     store, blobs = await open_state(settings)
     token = await ensure_first_key(settings, store)
     if token:
-        path = settings.data_dir / "admin-token.txt"
+        path = settings.data_dir / FIRST_KEY_FILE
         print(
             f"\nCreated the first API key (also saved to {path}, mode 0600):\n{token}\n", flush=True
         )

@@ -9,7 +9,6 @@ the server-sent events of `stream: true`.
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -43,11 +42,7 @@ def usage(sizes: list[tuple[int, int]]) -> dict[str, int]:
 
 
 async def image_item(ctx: AppContext, key: str, size: tuple[int, int] | None, fmt: str) -> dict:
-    item: dict[str, Any]
-    if fmt == "b64_json":
-        item = {"b64_json": base64.b64encode(await ctx.blobs.get(key)).decode("ascii")}
-    else:
-        item = {"url": ctx.blobs.url_for(key, ctx.settings.url_ttl_s)}
+    item: dict[str, Any] = await ctx.image_payload(key, fmt)
     if size is not None:
         item["size"] = f"{size[0]}x{size[1]}"
     return item

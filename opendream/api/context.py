@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import logging
 from dataclasses import dataclass
 
@@ -33,12 +35,24 @@ class AppContext:
             "cancel_url": f"{base}/cancel",
         }
 
+    async def image_payload(self, key: str, response_format: str) -> dict[str, str]:
+        """An output as the Ark and OpenAI doors return it: `{"b64_json": …}` (encoded off the
+        event loop: outputs are megabytes) or a signed `{"url": …}`."""
+        if response_format == "b64_json":
+            data = await self.blobs.get(key)
+            return {"b64_json": await asyncio.to_thread(_b64, data)}
+        return {"url": self.blobs.url_for(key, self.settings.url_ttl_s)}
+
     async def delete_request_blobs(self, request_id: str) -> None:
         """Best effort: a failure here is logged, never hides the error that led here."""
         try:
             await self.blobs.delete_prefix(f"requests/{request_id}/")
         except Exception:
             log.exception("could not delete the blobs of rejected request %s", request_id)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 async def context(request: Request) -> AppContext:

@@ -10,7 +10,6 @@ characters a token): this service bills nothing, they are there for clients that
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 
@@ -68,12 +67,7 @@ async def images_body(ctx: AppContext, row: RequestRow, fmt: str) -> dict[str, A
     revised = _revised_prompts(row)
     data: list[dict[str, Any]] = []
     for i, key in enumerate(keys):
-        if fmt == "b64_json":
-            item: dict[str, Any] = {
-                "b64_json": base64.b64encode(await ctx.blobs.get(key)).decode("ascii")
-            }
-        else:
-            item = {"url": ctx.blobs.url_for(key, ctx.settings.url_ttl_s)}
+        item: dict[str, Any] = await ctx.image_payload(key, fmt)
         if i < len(revised):
             item["revised_prompt"] = revised[i]
         data.append(item)
