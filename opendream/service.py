@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from opendream.bootstrap import (
     DEMO_FAMILY,
@@ -24,6 +25,10 @@ from opendream.config import Settings
 from opendream.jobs.base import RequestStore, StoreUnavailable
 from opendream.storage.base import BlobStore
 
+if TYPE_CHECKING:  # the engine imports torch: loaded only when a worker is built
+    from opendream.engine.config import EngineConfig
+    from opendream.worker.runner import Worker
+
 log = logging.getLogger("opendream")
 
 DEMO_BANNER = """
@@ -35,7 +40,7 @@ DEMO_BANNER = """
 ************************************************************************************"""
 
 
-def engine_config(settings: Settings):  # -> EngineConfig; engine imported lazily (torch)
+def engine_config(settings: Settings) -> EngineConfig:
     """The configured weights, or (none configured) the tiny demo model, built once."""
     from opendream.engine.engine import EngineConfig
     from opendream.engine.tiny import make_tiny
@@ -75,7 +80,7 @@ def worker_id(settings: Settings) -> str:
     return f"{socket.gethostname()}:{settings.device}:{instance}"
 
 
-async def build_worker(settings: Settings, store: RequestStore, blobs: BlobStore):
+async def build_worker(settings: Settings, store: RequestStore, blobs: BlobStore) -> Worker:
     from opendream.engine.engine import Engine
     from opendream.worker.runner import Worker, WorkerOptions
 
