@@ -164,7 +164,7 @@ def background_loops(
 async def serve(settings: Settings, *, with_worker: bool = True) -> None:
     import uvicorn
 
-    from opendream.api.app import create_app
+    from opendream.api.app import create_app, serving_app
 
     store, blobs = await open_state(settings)
     token = await ensure_first_key(settings, store)
@@ -182,7 +182,7 @@ async def serve(settings: Settings, *, with_worker: bool = True) -> None:
 
     app = create_app(settings, store, blobs, blob_secret=blob_secret(settings))
     config = uvicorn.Config(
-        app,
+        serving_app(app),
         host=settings.host,
         port=settings.port,
         # no log config of its own: uvicorn's loggers propagate to the root handler that

@@ -1,4 +1,5 @@
-"""The HTTP application: `create_app(settings, store, blobs, blob_secret=...)`.
+"""The HTTP application: `create_app(settings, store, blobs, blob_secret=...)`, served as
+`serving_app(app)`.
 
 The caller owns the store's lifecycle (start before serving, close after); the app has no
 lifespan of its own, so the same app object works under uvicorn, in tests and behind any ASGI
@@ -10,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 import opendream
 from opendream.api import (
@@ -68,8 +70,12 @@ def create_app(
         from opendream.api.playground import router as playground
 
         app.include_router(playground)
-    app.add_middleware(FastStatus, ctx=app.state.ctx)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # added last, so outermost of ours: log lines of a call about one request carry its id
     app.add_middleware(RequestLogContext)
     return app
+
+
+def serving_app(app: FastAPI) -> ASGIApp:
+    """What an HTTP server runs: `app` behind the status poll's fast path (see fast_status)."""
+    return FastStatus(app, app.state.ctx)

@@ -175,10 +175,10 @@ async def status(
     request_id: str, key: ApiKey = Depends(require_key), ctx: AppContext = Depends(context)
 ) -> Response:
     # Served by FastStatus (fast_status.py) when it succeeds; this route answers the rest.
-    found = await ctx.store.get_with_position(request_id, key.id)
-    if found is None:
+    view = await ctx.store.status_view(request_id, key.id)
+    if view is None:
         raise not_found(request_id)
-    return JSONResponse(status_answer(ctx.base_url, *found))
+    return JSONResponse(status_answer(ctx.base_url, view))
 
 
 @router.get(

@@ -44,6 +44,17 @@ class RequestRow:
     extra: dict[str, Any] = field(default_factory=dict)  # webhook settings, delivery log, ...
 
 
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """What a status answer needs of a request."""
+
+    id: str
+    owner: str
+    status: Status
+    progress: dict[str, Any] | None
+    queue_position: int  # in_queue rows a worker takes first; 0 unless in_queue
+
+
 @dataclass
 class ApiKey:
     id: str
@@ -106,13 +117,10 @@ class RequestStore(ABC):
     async def queue_position(self, row: RequestRow) -> int:
         """How many in_queue rows (for the same models) were created before this one."""
 
-    async def get_with_position(self, request_id: str, owner: str) -> tuple[RequestRow, int] | None:
-        """`get(request_id, owner)` and its `queue_position` (0 unless in_queue), for the status
-        call; stores answer it with one statement where they can."""
-        row = await self.get(request_id, owner=owner)
-        if row is None:
-            return None
-        return row, (await self.queue_position(row) if row.status == "in_queue" else 0)
+    @abstractmethod
+    async def status_view(self, request_id: str, owner: str) -> StatusView | None:
+        """The status call's read: None when unknown or owned by someone else. The hottest read
+        of all; stores answer it on their cheapest path."""
 
     @abstractmethod
     async def list_for_owner(

@@ -24,6 +24,7 @@ from opendream.jobs.base import (
     ApiKey,
     RequestRow,
     RequestStore,
+    StatusView,
     StoreUnavailable,
     UploadedFile,
 )
@@ -48,6 +49,7 @@ from opendream.jobs.notify import (
     mark_seen,
     seen_for,
 )
+from opendream.jobs.status_reads import PostgresStatusReads, SqliteStatusReads, StatusReads
 from opendream.jobs.tables import UtcDateTime, api_keys, files, requests, workers
 
 T = requests
@@ -69,16 +71,17 @@ _POSITION = (
     .select_from(_AHEAD)
     .where(
         _AHEAD.c.status == "in_queue",
-        sa.or_(
-            _AHEAD.c.created_at < T.c.created_at,
-            sa.and_(_AHEAD.c.created_at == T.c.created_at, _AHEAD.c.seq < T.c.seq),
-        ),
+        sa.tuple_(_AHEAD.c.created_at, _AHEAD.c.seq) < sa.tuple_(T.c.created_at, T.c.seq),
     )
     .scalar_subquery()
 )
 _WITH_POSITION = sa.select(
-    T, sa.case((T.c.status == "in_queue", _POSITION), else_=0).label("queue_position")
-).where(T.c.id == sa.bindparam("rid"), T.c.owner == sa.bindparam("owner"))
+    T.c.id,
+    T.c.owner,
+    T.c.status,
+    T.c.progress,
+    sa.case((T.c.status == "in_queue", _POSITION), else_=0).label("queue_position"),
+).where(T.c.id == sa.bindparam("rid"))
 _KEY_BY_HASH = sa.select(api_keys).where(
     api_keys.c.token_hash == sa.bindparam("token_hash"), api_keys.c.revoked_at.is_(None)
 )
@@ -154,13 +157,17 @@ class SqlRequestStore(RequestStore):
         # token hash -> (trusted until, monotonic; key); see KEY_CACHE_S
         self._keys: dict[str, tuple[float, ApiKey]] = {}
         self._keys_generation = 0  # bumped by every key change made here
+        self._status_reads: StatusReads | None = None  # None: the pooled path
         if self.dialect == "postgresql":
             self._signals = Signals()
             dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._listener = PgListener(dsn, self._signals)
+            self._status_reads = PostgresStatusReads(dsn)
         else:
             path = sqlite_path(self.url)
             self._signals = local_signals(str(path) if path else self.url.render_as_string())
+            if path is not None:
+                self._status_reads = SqliteStatusReads(path)
 
     @property
     def is_postgres(self) -> bool:
@@ -237,6 +244,8 @@ class SqlRequestStore(RequestStore):
     async def close(self) -> None:
         if self._listener is not None:
             await self._listener.stop()
+        if self._status_reads is not None:
+            await self._status_reads.close()
         await self._engine.dispose()
 
     async def ping(self) -> bool:
@@ -297,12 +306,27 @@ class SqlRequestStore(RequestStore):
             row = await self._one(_BY_ID_OWNER, {"rid": request_id, "owner": owner})
         return _request(row) if row else None
 
-    async def get_with_position(self, request_id: str, owner: str) -> tuple[RequestRow, int] | None:
-        """One statement: the row and, counted over every model, its queue position."""
-        row = await self._one(_WITH_POSITION, {"rid": request_id, "owner": owner})
+    async def status_view(self, request_id: str, owner: str) -> StatusView | None:
+        """Through `status_reads` (see there why); a SQLite file too busy for its quick read is
+        read again through the pool, which waits for it in a thread."""
+        try:
+            if self._status_reads is None:
+                raise StoreUnavailable("no quick status reads for this database")
+            view = await self._status_reads.get(request_id)
+        except StoreUnavailable:
+            if self.is_postgres:
+                raise
+            view = await self._pooled_status_view(request_id)
+        return view if view is not None and view.owner == owner else None
+
+    async def _pooled_status_view(self, request_id: str) -> StatusView | None:
+        row = await self._one(_WITH_POSITION, {"rid": request_id})
         if row is None:
             return None
-        return _request(row), int(row._mapping["queue_position"] or 0)
+        m = row._mapping
+        return StatusView(
+            m["id"], m["owner"], m["status"], m["progress"], int(m["queue_position"] or 0)
+        )
 
     async def find_by_idempotency_key(self, owner: str, key: str) -> RequestRow | None:
         row = await self._one(sa.select(T).where(T.c.owner == owner, T.c.idempotency_key == key))
@@ -327,10 +351,7 @@ class SqlRequestStore(RequestStore):
                 .select_from(T)
                 .where(
                     T.c.status == "in_queue",
-                    sa.or_(
-                        T.c.created_at < _at(me.created_at),
-                        sa.and_(T.c.created_at == _at(me.created_at), T.c.seq < me.seq),
-                    ),
+                    sa.tuple_(T.c.created_at, T.c.seq) < sa.tuple_(_at(me.created_at), me.seq),
                 )
             )
             if model_ids is not None:

@@ -77,6 +77,7 @@ requests = sa.Table(
     sa.UniqueConstraint("id", name="uq_requests_id"),
     sa.UniqueConstraint("owner", "idempotency_key", name="uq_requests_owner_idempotency_key"),
     sa.Index("ix_requests_queue", "status", "model_id", "created_at", "seq"),
+    sa.Index("ix_requests_queue_order", "status", "created_at", "seq"),  # revision 0003
     sa.Index("ix_requests_lease", "status", "lease_until"),
     sa.Index("ix_requests_owner_created", "owner", "created_at"),
     sa.Index("ix_requests_finished", "status", "finished_at"),

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 
-from opendream.api.app import create_app
+from opendream.api.app import create_app, serving_app
 from opendream.api.auth import hash_token, new_token
 from opendream.config import Settings
 from opendream.jobs.base import RequestStore
@@ -81,7 +81,11 @@ class ApiServer:
         )
         app = create_app(self.settings, self.store, self.blobs, blob_secret=SECRET)
         config = uvicorn.Config(
-            app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=2
+            serving_app(app),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
         self._serving = asyncio.ensure_future(self._server.serve(sockets=[self._sock]))

@@ -79,7 +79,7 @@ def test_unexpected_exception_is_500_without_traceback(make_server):
         raise RuntimeError("secret internal detail /etc/passwd")
 
     s.store.get = broken  # type: ignore[method-assign]
-    s.store.get_with_position = broken  # type: ignore[method-assign] # status reads this
+    s.store.status_view = broken  # type: ignore[method-assign] # status reads this
     with s.client() as c:
         r = c.get("/v1/requests/abc/status")
     assert r.status_code == 500

@@ -39,21 +39,7 @@ def test_answers_match_the_documented_shape(make_server) -> None:  # type: ignor
 
 
 def test_status_answer_for_each_state() -> None:
-    from datetime import UTC, datetime
-
-    from opendream.jobs.base import RequestRow
-
-    def row(status: str, progress: dict | None = None) -> RequestRow:
-        return RequestRow(
-            id="r1",
-            owner="k",
-            model_id=SEQUENTIAL,
-            status=status,
-            input={},
-            input_blobs=[],
-            created_at=datetime.now(UTC),
-            progress=progress,
-        )
+    from opendream.jobs.base import StatusView
 
     for status, shown in [
         ("in_queue", "in_queue"),
@@ -62,7 +48,7 @@ def test_status_answer_for_each_state() -> None:
         ("failed", "completed"),
         ("cancelled", "cancelled"),
     ]:
-        answer = status_answer("http://h", row(status, {"step": 1}), 3)
+        answer = status_answer("http://h", StatusView("r1", "k", status, {"step": 1}, 3))
         model = StatusResponse(
             request_id="r1",
             status=shown,

@@ -400,7 +400,7 @@ def test_store_down_is_503001(make_server):
             raise StoreUnavailable("connection refused")
 
         s.store.get = down  # type: ignore[method-assign]
-        s.store.get_with_position = down  # type: ignore[method-assign] # status reads this
+        s.store.status_view = down  # type: ignore[method-assign] # status reads this
         r = c.get(f"/v1/requests/{rid}/status")
     assert r.status_code == 503
     assert r.json()["error_code"] == 503001

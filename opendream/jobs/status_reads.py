@@ -1,0 +1,160 @@
+"""The status poll's read path: the few columns a status answer needs plus the queue position,
+read without the SQLAlchemy machinery the rest of the store goes through.
+
+Status is the call clients make most (every few hundred milliseconds per waiting client), and on
+it the framework costs many times the lookup itself: through aiosqlite one read is several hand-offs
+to a driver thread and back, each a wake-up of the event loop; through the pool each checkout
+pings PostgreSQL first. So:
+
+- SQLite: one primary-key lookup on a connection of its own, run right on the event loop. In WAL
+  mode a reader never waits for a writer and the statement takes microseconds, less than one
+  thread hand-off. The connection is in autocommit, so every read sees the latest commit and no
+  read transaction is left open to hold back checkpoints. Should the file be busy anyway (rare:
+  WAL recovery) the read gives up after `SQLITE_WAIT_S` and the store falls back to its pooled
+  path, which waits in a thread.
+- PostgreSQL: concurrent polls are coalesced into one `= ANY($1)` statement on a dedicated asyncpg
+  connection. A poll only joins a batch that has not started yet, so it never sees a state older
+  than its own arrival; under load one round trip answers tens of polls.
+
+Both read what the store's pooled `_WITH_POSITION` statement reads, in the same terms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from opendream.jobs.base import StatusView, StoreUnavailable
+from opendream.jobs.database import is_unavailable
+
+# Longest a status read may hold the event loop waiting for a busy SQLite file.
+SQLITE_WAIT_S = 0.05
+PG_CONNECT_TIMEOUT_S = 10.0
+
+# In_queue rows a worker takes before this one (created earlier, ties broken by insertion order),
+# over every model: the default worker serves all models from one queue. Written as a row-value
+# comparison, both databases count a range of ix_requests_queue_order.
+_COLUMNS = """
+    r.id, r.owner, r.status, r.progress,
+    CASE WHEN r.status = 'in_queue' THEN (
+        SELECT count(*) FROM requests a
+        WHERE a.status = 'in_queue' AND (a.created_at, a.seq) < (r.created_at, r.seq)
+    ) ELSE 0 END
+"""
+_SQLITE_ONE = f"SELECT {_COLUMNS} FROM requests r WHERE r.id = ?"
+_PG_MANY = f"SELECT {_COLUMNS} FROM requests r WHERE r.id = ANY($1::text[])"
+
+
+class StatusReads(Protocol):
+    async def get(self, request_id: str) -> StatusView | None:
+        """The request's status, whoever owns it; None when unknown. Raises StoreUnavailable."""
+
+    async def close(self) -> None: ...
+
+
+def _view(row: Sequence[Any]) -> StatusView:
+    progress = row[3]
+    if isinstance(progress, str):  # JSON text from either driver
+        progress = json.loads(progress)
+    return StatusView(row[0], row[1], row[2], progress, int(row[4] or 0))
+
+
+class SqliteStatusReads:
+    """See the module doc. Used from one event loop thread only."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    async def get(self, request_id: str) -> StatusView | None:
+        try:
+            if self._conn is None:
+                conn = sqlite3.connect(
+                    self._path, timeout=SQLITE_WAIT_S, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA query_only=ON")
+                self._conn = conn
+            row = self._conn.execute(_SQLITE_ONE, (request_id,)).fetchone()
+        except sqlite3.Error as e:
+            raise StoreUnavailable(f"status read: {e}") from e
+        return _view(row) if row is not None else None
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class PostgresStatusReads:
+    """See the module doc."""
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._conn: Any = None  # asyncpg.Connection, opened on first use and after a failure
+        self._waiting: dict[str, list[asyncio.Future[StatusView | None]]] = {}
+        self._draining = False
+        self.round_trips = 0  # statements sent; polls / round_trips is the coalescing achieved
+
+    async def get(self, request_id: str) -> StatusView | None:
+        future: asyncio.Future[StatusView | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(request_id, []).append(future)
+        if not self._draining:
+            self._draining = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, {}
+                try:
+                    rows = await self._fetch(list(batch))
+                except BaseException as e:
+                    for futures in batch.values():
+                        for f in futures:
+                            if not f.done():
+                                f.set_exception(e)
+                    if not isinstance(e, Exception):
+                        raise
+                    continue
+                found = {view.id: view for view in map(_view, rows)}
+                for request_id, futures in batch.items():
+                    for f in futures:
+                        if not f.done():
+                            f.set_result(found.get(request_id))
+        finally:
+            self._draining = False
+
+    async def _fetch(self, ids: list[str]) -> list[Any]:
+        import asyncpg
+
+        # A connection the server dropped (restart, killed backend) fails on its next use, in
+        # whatever way the driver notices: the batch is then tried once on a fresh connection,
+        # so a recovered database answers at once and only a failing fresh one is an error.
+        while True:
+            reused = self._conn is not None and not self._conn.is_closed()
+            try:
+                if not reused:
+                    await self._discard()
+                    self._conn = await asyncpg.connect(self._dsn, timeout=PG_CONNECT_TIMEOUT_S)
+                self.round_trips += 1
+                return list(await self._conn.fetch(_PG_MANY, ids))
+            except Exception as e:
+                await self._discard()
+                if reused:
+                    continue
+                if is_unavailable(e):
+                    raise StoreUnavailable(f"database unavailable: {e}") from e
+                raise
+
+    async def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()
+
+    async def close(self) -> None:
+        await self._discard()
