@@ -1,5 +1,5 @@
 """The API capacity baseline: a bare ASGI endpoint served by uvicorn exactly the way
-`opendream serve` serves its app (same uvicorn config, same `asyncio.run(server.serve())`).
+`opendream serve` serves its app (same uvicorn config, same event loop).
 
 `python -m bench.bare_app --port N`. GET answers a status-sized JSON body; POST reads and parses
 the JSON body, then answers a submit-sized one. No framework, no auth, no database: the least an
@@ -8,7 +8,6 @@ HTTP endpoint in this process model costs."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import uuid
 from typing import Any
@@ -63,13 +62,15 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def main() -> None:
     import uvicorn
 
+    from opendream.cli import run_on_fastest_loop
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=args.port, log_config=None, access_log=False, lifespan="off"
     )
-    asyncio.run(uvicorn.Server(config).serve())
+    run_on_fastest_loop(uvicorn.Server(config).serve())
 
 
 if __name__ == "__main__":
