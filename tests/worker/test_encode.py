@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from opendream.worker.encode import CONTENT_TYPES, encode_image, output_key
+from opendream.worker.png import encode_png
 
 
 @pytest.mark.parametrize(
@@ -21,6 +22,16 @@ def test_encodes_each_format_at_the_exact_size(fmt: str, pil_format: str) -> Non
 def test_png_is_lossless() -> None:
     image = Image.effect_noise((64, 64), 50).convert("RGB")
     assert Image.open(io.BytesIO(encode_image(image, "png"))).tobytes() == image.tobytes()
+
+
+def test_png_goes_through_the_parallel_encoder() -> None:
+    image = Image.effect_noise((800, 700), 30).convert("RGB")  # 1.7 MB raw: several pieces
+    data = encode_image(image, "png")
+    assert data == encode_png(image)
+    assert Image.open(io.BytesIO(data)).tobytes() == image.tobytes()
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1)
+    assert data != buf.getvalue()  # not Pillow's own encoder
 
 
 def test_output_keys_are_stable_per_request_and_index() -> None:
