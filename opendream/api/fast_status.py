@@ -24,6 +24,7 @@ from opendream.observability.logging import request_id_var
 # FastAPI's `{request_id}` path parameter: one non-empty segment (the path is already decoded)
 _STATUS_PATH = re.compile(r"^/v1/requests/([^/]+)/status$")
 # the bytes Starlette's JSONResponse makes of a body, as the route answers
+ANSWERS_KEPT = 4096
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
@@ -55,6 +56,10 @@ class FastStatus:
     def __init__(self, app: ASGIApp, ctx: AppContext) -> None:
         self.app = app
         self.ctx = ctx
+        # A store may hand out the same view object while the request does not change (SQLite
+        # does): its encoded answer is then reused. Keyed by identity, holding the view so the
+        # identity stays its own; emptied when full.
+        self._bodies: dict[int, tuple[StatusView, bytes]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -98,7 +103,13 @@ class FastStatus:
             view = await self.ctx.store.status_view(request_id, key.id)
             if view is None:
                 return None
-            answer = status_answer(self.ctx.base_url, view)
-            return _JSON.encode(answer).encode()
+            known = self._bodies.get(id(view))
+            if known is not None and known[0] is view:
+                return known[1]
+            body = _JSON.encode(status_answer(self.ctx.base_url, view)).encode()
+            if len(self._bodies) >= ANSWERS_KEPT:
+                self._bodies.clear()
+            self._bodies[id(view)] = (view, body)
+            return body
         except Exception:
             return None  # the route meets the same error and answers it with its envelope

@@ -6,12 +6,12 @@ it the framework costs many times the lookup itself: through aiosqlite one read 
 to a driver thread and back, each a wake-up of the event loop; through the pool each checkout
 pings PostgreSQL first. So:
 
-- SQLite: one primary-key lookup on a connection of its own, run right on the event loop. In WAL
-  mode a reader never waits for a writer and the statement takes microseconds, less than one
-  thread hand-off. The connection is in autocommit, so every read sees the latest commit and no
-  read transaction is left open to hold back checkpoints. Should the file be busy anyway (rare:
-  WAL recovery) the read gives up after `SQLITE_WAIT_S` and the store falls back to its pooled
-  path, which waits in a thread.
+- SQLite: one primary-key lookup on a connection of its own, run right on the event loop (and
+  kept until the next commit to the file). In WAL mode a reader never waits for a writer and the
+  statement takes microseconds, less than one thread hand-off. The connection is in autocommit,
+  so every read sees the latest commit and no read transaction is left open to hold back
+  checkpoints. Should the file be busy anyway (rare: WAL recovery) the read gives up after
+  `SQLITE_WAIT_S` and the store falls back to its pooled path, which waits in a thread.
 - PostgreSQL: concurrent polls are coalesced into one `= ANY($1)` statement on a dedicated asyncpg
   connection. A poll only joins a batch that has not started yet, so it never sees a state older
   than its own arrival; under load one round trip answers tens of polls.
@@ -34,6 +34,7 @@ from opendream.jobs.database import is_unavailable
 # Longest a status read may hold the event loop waiting for a busy SQLite file.
 SQLITE_WAIT_S = 0.05
 PG_CONNECT_TIMEOUT_S = 10.0
+VIEWS_KEPT = 4096  # SQLite: views kept between commits (all dropped at this many)
 
 # In_queue rows a worker takes before this one (created earlier, ties broken by insertion order),
 # over every model: the default worker serves all models from one queue. Written as a row-value
@@ -64,24 +65,41 @@ def _view(row: Sequence[Any]) -> StatusView:
 
 
 class SqliteStatusReads:
-    """See the module doc. Used from one event loop thread only."""
+    """See the module doc. Used from one event loop thread only.
+
+    Views are kept until anything commits: `PRAGMA data_version` changes whenever another
+    connection, in this process or any other, commits to the file (this one never writes), and
+    costs less than the lookup. While nothing changes, which is most polls of a queued request,
+    a poll answers from memory with the same object, whose encoded answer callers may keep."""
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._conn: sqlite3.Connection | None = None
+        self._version: int | None = None
+        self._views: dict[str, StatusView | None] = {}
 
     async def get(self, request_id: str) -> StatusView | None:
         try:
-            if self._conn is None:
-                conn = sqlite3.connect(
-                    self._path, timeout=SQLITE_WAIT_S, isolation_level=None, check_same_thread=False
-                )
-                conn.execute("PRAGMA query_only=ON")
-                self._conn = conn
-            row = self._conn.execute(_SQLITE_ONE, (request_id,)).fetchone()
+            conn = self._conn or self._connect()
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._version or len(self._views) >= VIEWS_KEPT:
+                self._views.clear()
+                self._version = version
+            elif request_id in self._views:
+                return self._views[request_id]
+            row = conn.execute(_SQLITE_ONE, (request_id,)).fetchone()
         except sqlite3.Error as e:
             raise StoreUnavailable(f"status read: {e}") from e
-        return _view(row) if row is not None else None
+        view = self._views[request_id] = _view(row) if row is not None else None
+        return view
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path, timeout=SQLITE_WAIT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA query_only=ON")
+        self._conn, self._version = conn, None
+        return conn
 
     async def close(self) -> None:
         if self._conn is not None:

@@ -75,3 +75,16 @@ def test_refusals_keep_their_envelopes(make_server) -> None:  # type: ignore[no-
         c.headers.pop("Authorization")
         missing = c.get(f"/v1/requests/{rid}/status")
     assert missing.status_code == 401 and missing.json()["error_code"] == 400004
+
+
+def test_an_unchanged_view_reuses_its_encoded_answer(make_server) -> None:  # type: ignore[no-untyped-def]
+    s: ApiServer = make_server()
+    with s.client() as c:
+        rid = c.post(f"/v1/models/{SEQUENTIAL}", json={"text": "x"}).json()["request_id"]
+        first = c.get(f"/v1/requests/{rid}/status")
+        again = c.get(f"/v1/requests/{rid}/status")
+        assert first.content == again.content
+        assert s.call(s.store.cancel(rid, s.key_id))[0]
+        changed = c.get(f"/v1/requests/{rid}/status")
+    assert first.json()["status"] == "in_queue"
+    assert changed.json()["status"] == "cancelled" and "queue_position" not in changed.json()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
@@ -141,3 +143,24 @@ async def test_postgres_reads_survive_a_killed_connection(
     # the next poll finds the connection dead and is answered on a fresh one, without a 503
     view = await pg_store.status_view(row.id, "key_a")
     assert view is not None and view.status == "in_queue"
+
+
+async def test_sqlite_keeps_views_until_any_connection_commits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = SqlRequestStore(f"sqlite:///{tmp_path / 'kept.db'}")
+    await store.start()
+    try:
+        row = await put(store)
+        first = await store.status_view(row.id, "key_a")
+        assert first is not None and await store.status_view(row.id, "key_a") is first
+        # a commit from another process, which nothing in this one hears of, is seen at once
+        path = sqlite_path(store.url)
+        script = (
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+            "c.execute(\"UPDATE requests SET status = 'cancelled' WHERE id = ?\", (sys.argv[2],))"
+        )
+        done = subprocess.run([sys.executable, "-c", script, str(path), row.id], timeout=30)
+        assert done.returncode == 0
+        after = await store.status_view(row.id, "key_a")
+        assert after is not None and after.status == "cancelled" and after is not first
+    finally:
+        await store.close()
