@@ -7,8 +7,10 @@ claimers. Times come from this process's UTC clock; hosts in a fleet are expecte
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
+import weakref
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -158,6 +160,9 @@ class SqlRequestStore(RequestStore):
         self._keys: dict[str, tuple[float, ApiKey]] = {}
         self._keys_generation = 0  # bumped by every key change made here
         self._status_reads: StatusReads | None = None  # None: the pooled path
+        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )  # SQLite: see _writer_turn
         if self.dialect == "postgresql":
             self._signals = Signals()
             dsn = self.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -186,8 +191,24 @@ class SqlRequestStore(RequestStore):
             raise
 
     @contextlib.asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        """SQLite takes one writer at a time; writers of this process queue here, in order,
+        rather than at the file, where a loser sleeps in SQLite's busy handler for up to tens
+        of milliseconds per retry however soon the lock frees (a long tail under load). Other
+        processes on the same file still meet at the file, as before."""
+        if self.is_postgres:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        lock = self._write_locks.get(loop)
+        if lock is None:
+            lock = self._write_locks[loop] = asyncio.Lock()
+        async with lock:
+            yield
+
+    @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[_Tx]:
-        async with self._unavailable_as_503():
+        async with self._unavailable_as_503(), self._writer_turn():
             async with self._engine.begin() as conn:
                 tx = _Tx(conn)
                 yield tx
