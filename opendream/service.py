@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -78,6 +79,14 @@ def worker_id(settings: Settings) -> str:
         return settings.worker_id
     instance = os.getpid() if settings.database_url else "embedded"
     return f"{socket.gethostname()}:{settings.device}:{instance}"
+
+
+def settle_heap() -> None:
+    """What is loaded by now (torch, diffusers, the model, the app) lives as long as the process:
+    it is taken out of the garbage collector's sight, so a full collection no longer walks half a
+    million objects, ~0.3 s with the event loop and the engine's Python stopped."""
+    gc.collect()
+    gc.freeze()
 
 
 async def build_worker(settings: Settings, store: RequestStore, blobs: BlobStore) -> Worker:
@@ -181,6 +190,7 @@ async def serve(settings: Settings, *, with_worker: bool = True) -> None:
         tasks.append(asyncio.create_task(worker.run(stop)))
 
     app = create_app(settings, store, blobs, blob_secret=blob_secret(settings))
+    settle_heap()
     config = uvicorn.Config(
         serving_app(app),
         host=settings.host,
@@ -209,6 +219,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     worker = await build_worker(settings, store, blobs)
     tasks = background_loops(settings, store, blobs, stop)
+    settle_heap()
     try:
         await worker.run(stop)
     finally:

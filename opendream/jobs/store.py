@@ -84,6 +84,7 @@ _WITH_POSITION = sa.select(
     T.c.progress,
     sa.case((T.c.status == "in_queue", _POSITION), else_=0).label("queue_position"),
 ).where(T.c.id == sa.bindparam("rid"))
+_INSERT = sa.insert(T).returning(*T.c)
 _KEY_BY_HASH = sa.select(api_keys).where(
     api_keys.c.token_hash == sa.bindparam("token_hash"), api_keys.c.revoked_at.is_(None)
 )
@@ -309,7 +310,7 @@ class SqlRequestStore(RequestStore):
             values["webhook_due_at"] = values["created_at"]  # armed: see base.py
         try:
             async with self._write() as tx:
-                row = (await tx.conn.execute(sa.insert(T).values(values).returning(*T.c))).one()
+                row = (await tx.conn.execute(_INSERT, values)).one()
                 tx.work(model_id)
                 tx.event(values["id"])
                 return _request(row)
