@@ -60,6 +60,7 @@ T = requests
 # A revocation made through this store takes effect at once; one made elsewhere (the CLI, another
 # replica) within this many seconds.
 KEY_CACHE_S = 3.0
+CLAIM_ATTEMPTS = 4  # PostgreSQL: see claim
 _KEY_CACHE_MAX = 4096
 
 # The hot read path's statements, built once: SQLAlchemy then finds their compiled form by a
@@ -422,20 +423,33 @@ class SqlRequestStore(RequestStore):
         self._claim_mark = self._signals.work.count
         if not model_ids:
             return None
-        now = utcnow()
-        stmt = claim_statement(
-            model_ids,
-            worker_id=worker_id,
-            now=_at(now),
-            lease_until=now + timedelta(seconds=lease_s),
-            skip_locked=self.is_postgres,
-        )
-        async with self._write() as tx:
-            row = (await tx.conn.execute(stmt)).first()
-            if row is None:
-                return None
-            tx.event(row.id)
-            return _request(row)
+        # PostgreSQL skips rows locked by anyone, not only by other claimers: a delivery loop
+        # saving a queued row's webhook state holds it for one statement. A queued row found
+        # behind such a lock is tried again a few milliseconds later rather than left until
+        # the worker's next wake-up, seconds away if nothing else is submitted.
+        for attempt in range(1, CLAIM_ATTEMPTS + 1):
+            now = utcnow()
+            stmt = claim_statement(
+                model_ids,
+                worker_id=worker_id,
+                now=_at(now),
+                lease_until=now + timedelta(seconds=lease_s),
+                skip_locked=self.is_postgres,
+            )
+            async with self._write() as tx:
+                row = (await tx.conn.execute(stmt)).first()
+                if row is not None:
+                    tx.event(row.id)
+                    return _request(row)
+                if not self.is_postgres or attempt == CLAIM_ATTEMPTS:
+                    return None
+                queued = sa.select(T.c.seq).where(
+                    T.c.status == "in_queue", T.c.model_id.in_(model_ids)
+                )
+                if (await tx.conn.execute(queued.limit(1))).first() is None:
+                    return None
+            await asyncio.sleep(0.005 * attempt)
+        return None
 
     async def wait_for_work(self, timeout_s: float) -> None:
         if self._listener is not None:

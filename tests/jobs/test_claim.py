@@ -94,3 +94,23 @@ async def test_cancel_racing_claim_has_exactly_one_winner(
         final = await store.get(r.id)
         assert final is not None
         assert final.status == ("cancelled" if was_cancelled else "in_progress")
+
+
+async def test_postgres_claim_waits_out_a_brief_lock_held_by_someone_else(
+    pg_store: SqlRequestStore,
+) -> None:
+    import asyncpg
+
+    row = await put(pg_store)
+    dsn = pg_store.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    other = await asyncpg.connect(dsn)
+    try:
+        # what a webhook delivery loop does to a queued row for one statement
+        lock = other.transaction()
+        await lock.start()
+        await other.execute("SELECT 1 FROM requests WHERE id = $1 FOR UPDATE", row.id)
+        asyncio.get_running_loop().call_later(0.01, lambda: asyncio.ensure_future(lock.commit()))
+        claimed = await pg_store.claim("w1", [SEQ], lease_s=30)
+    finally:
+        await other.close()
+    assert claimed is not None and claimed.id == row.id
