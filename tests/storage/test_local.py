@@ -61,6 +61,22 @@ async def test_delete_prefix_counts_and_respects_segment_boundaries(
     assert await store.delete_prefix("requests/ab/") == 0
 
 
+async def test_delete_prefix_also_frees_what_a_killed_writer_left(
+    store: BlobStore, root: Path
+) -> None:
+    # obstore writes `<name>#<n>` and renames it; a worker killed in between leaves it behind
+    await store.put("requests/r1/outputs/0.png", b"done", "image/png")
+    (root / "requests/r1/outputs/1.png#3").write_bytes(b"half written")
+    (root / "requests/r1/inputs").mkdir()
+    (root / "requests/r1/inputs/0.png#12").write_bytes(b"half written")
+    await store.put("requests/r2/outputs/0.png", b"a blob", "image/png")
+    (root / "requests/r2/outputs/1.png#4").write_bytes(b"another request's")
+    assert await store.delete_prefix("requests/r1") == 1  # staging files never were blobs
+    assert not (root / "requests/r1").exists()
+    assert (root / "requests/r2/outputs/1.png#4").exists()
+    assert await store.get("requests/r2/outputs/0.png") == b"a blob"
+
+
 async def test_delete_prefix_refuses_empty_or_escaping_prefix(store: BlobStore) -> None:
     for prefix in ("", "/", "../", "/etc"):
         with pytest.raises(ValueError):
