@@ -167,7 +167,7 @@ def keys_revoke(
 def models_make_tiny(
     directory: Annotated[Path, typer.Argument(help="Where to write the pipeline.")],
     family: Annotated[
-        str, typer.Option(help="flux2-klein | flux2-dev | qwen-image")
+        str, typer.Option(help="flux2-klein | flux2-klein-kv | flux2-dev | qwen-image")
     ] = "flux2-klein",
 ) -> None:
     """Build a tiny randomly initialised pipeline of the real classes, offline."""

@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-FAMILIES = ("flux2-klein", "flux2-dev", "qwen-image")
+# flux2-klein-kv: the klein variant whose checkpoints (FLUX.2-klein-9b-kv) are saved as a
+# Flux2KleinKVPipeline, served by the flux2-klein backend
+FAMILIES = ("flux2-klein", "flux2-klein-kv", "flux2-dev", "qwen-image")
 
 # Written next to model_index.json so a second `make_tiny` into the same directory is a no-op.
 _MARKER = "opendream_tiny.json"
@@ -46,6 +48,7 @@ def make_tiny(directory: Path, family: str = "flux2-klein") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     builder = {
         "flux2-klein": _build_klein,
+        "flux2-klein-kv": lambda d: _build_klein(d, kv=True),
         "flux2-dev": _build_dev,
         "qwen-image": _build_qwen_image,
     }[family]
@@ -131,8 +134,8 @@ def _qwen3_text_encoder(vocab_size: int, *, pad: int, eos: int, layers: int) -> 
     return Qwen3ForCausalLM(config).eval()
 
 
-def _build_klein(directory: Path) -> None:
-    from diffusers import Flux2KleinPipeline
+def _build_klein(directory: Path, *, kv: bool = False) -> None:
+    from diffusers import Flux2KleinKVPipeline, Flux2KleinPipeline
 
     from opendream.engine.tokenizer import build_qwen_tokenizer
 
@@ -143,7 +146,7 @@ def _build_klein(directory: Path) -> None:
         eos=tokenizer.eos_token_id,
         layers=_KLEIN_TEXT_LAYERS,
     )
-    pipe = Flux2KleinPipeline(
+    pipe = (Flux2KleinKVPipeline if kv else Flux2KleinPipeline)(
         scheduler=_flux2_scheduler(),
         vae=_flux2_vae(),
         text_encoder=text_encoder,

@@ -67,7 +67,7 @@ def test_generation_suites_run_tiny_on_cpu(tmp_path: Path, tiny_klein_dir: Path)
     for expected in (
         "tiny 256x256 t2i: vanilla diffusers",
         "tiny 256x256 t2i: engine (defaults)",
-        "tiny 256x256 4 refs: KV-cached klein pipeline (diffusers)",
+        "tiny 256x256 4 refs: engine + KV-cached klein pipeline",
         "tiny 256x256 4 refs: FLOP floor",
     ):
         assert expected in names

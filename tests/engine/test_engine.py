@@ -253,3 +253,45 @@ def test_an_undecodable_reference_is_an_error(klein_engine: Engine):
 
     with pytest.raises(GenerationError, match="reference image 0"):
         klein_engine.generate(plan)
+
+
+def test_the_kv_variant_is_served_by_the_klein_backend(
+    tmp_path_factory: pytest.TempPathFactory, one_torch_thread: None
+) -> None:
+    """A directory saved as Flux2KleinKVPipeline loads as such (reference K/V cached after the
+    first step), says so in what it applied, and matches a direct call of that pipeline."""
+    import diffusers
+
+    from opendream.engine import EngineConfig
+    from opendream.engine.tiny import make_tiny
+
+    model_dir = make_tiny(tmp_path_factory.mktemp("tiny") / "kv", "flux2-klein-kv")
+    engine = Engine.load(EngineConfig(model_dir=model_dir))
+    assert isinstance(engine.backend.pipe, diffusers.Flux2KleinKVPipeline)
+    assert engine.backend.applied["kv_cached_references"] is True
+    user = reference(96, 64, (10, 120, 200))
+    plan = hand_plan(
+        [
+            ImagePlan(0, "a castle at dawn", 42, ()),
+            ImagePlan(1, "the castle at dusk", 43, (RefSource("user", (0,)),)),
+        ],
+        references=(user,),
+        size=(96, 64),
+    )
+
+    result = engine.generate(plan)
+
+    pipe = diffusers.Flux2KleinKVPipeline.from_pretrained(str(model_dir), local_files_only=True)
+    pipe.set_progress_bar_config(disable=True)
+    common = {"height": 64, "width": 96, "num_inference_steps": 2}
+    direct0 = pipe(
+        prompt="a castle at dawn", generator=torch.Generator("cpu").manual_seed(42), **common
+    ).images[0]
+    direct1 = pipe(
+        prompt="the castle at dusk",
+        image=[decode_reference(user)],
+        generator=torch.Generator("cpu").manual_seed(43),
+        **common,
+    ).images[0]
+    assert np.array_equal(pixels(result.images[0]), pixels(direct0))
+    assert np.array_equal(pixels(result.images[1]), pixels(direct1))

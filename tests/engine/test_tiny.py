@@ -62,5 +62,5 @@ def test_two_builds_are_byte_identical(klein_dir: Path, tmp_path: Path):
 
 
 def test_an_unknown_family_is_refused(tmp_path: Path):
-    with pytest.raises(ValueError, match="flux2-klein, flux2-dev, qwen-image"):
+    with pytest.raises(ValueError, match="flux2-klein, flux2-klein-kv, flux2-dev, qwen-image"):
         make_tiny(tmp_path, "sdxl")
