@@ -23,8 +23,8 @@ from opendream.observability.logging import request_id_var
 
 # FastAPI's `{request_id}` path parameter: one non-empty segment (the path is already decoded)
 _STATUS_PATH = re.compile(r"^/v1/requests/([^/]+)/status$")
+ANSWERS_KEPT = 4096  # encoded answers kept (see FastStatus._bodies)
 # the bytes Starlette's JSONResponse makes of a body, as the route answers
-ANSWERS_KEPT = 4096
 _JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 

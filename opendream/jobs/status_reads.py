@@ -14,7 +14,7 @@ pings PostgreSQL first. So:
   `SQLITE_WAIT_S` and the store falls back to its pooled path, which waits in a thread.
 - PostgreSQL: concurrent polls are coalesced into one `= ANY($1)` statement on a dedicated asyncpg
   connection. A poll only joins a batch that has not started yet, so it never sees a state older
-  than its own arrival; under load one round trip answers tens of polls.
+  than its own arrival; one round trip answers every poll that arrived during the previous one.
 
 Both read what the store's pooled `_WITH_POSITION` statement reads, in the same terms.
 """
@@ -114,15 +114,14 @@ class PostgresStatusReads:
         self._dsn = dsn
         self._conn: Any = None  # asyncpg.Connection, opened on first use and after a failure
         self._waiting: dict[str, list[asyncio.Future[StatusView | None]]] = {}
-        self._draining = False
+        self._drainer: asyncio.Task[None] | None = None  # the loop keeps only a weak reference
         self.round_trips = 0  # statements sent; polls / round_trips is the coalescing achieved
 
     async def get(self, request_id: str) -> StatusView | None:
         future: asyncio.Future[StatusView | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(request_id, []).append(future)
-        if not self._draining:
-            self._draining = True
-            asyncio.get_running_loop().create_task(self._drain())
+        if self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
@@ -145,7 +144,7 @@ class PostgresStatusReads:
                         if not f.done():
                             f.set_result(found.get(request_id))
         finally:
-            self._draining = False
+            self._drainer = None
 
     async def _fetch(self, ids: list[str]) -> list[Any]:
         import asyncpg

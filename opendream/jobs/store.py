@@ -332,14 +332,15 @@ class SqlRequestStore(RequestStore):
     async def status_view(self, request_id: str, owner: str) -> StatusView | None:
         """Through `status_reads` (see there why); a SQLite file too busy for its quick read is
         read again through the pool, which waits for it in a thread."""
-        try:
-            if self._status_reads is None:
-                raise StoreUnavailable("no quick status reads for this database")
-            view = await self._status_reads.get(request_id)
-        except StoreUnavailable:
-            if self.is_postgres:
-                raise
+        if self._status_reads is None:  # an in-memory SQLite database
             view = await self._pooled_status_view(request_id)
+        else:
+            try:
+                view = await self._status_reads.get(request_id)
+            except StoreUnavailable:
+                if self.is_postgres:
+                    raise
+                view = await self._pooled_status_view(request_id)
         return view if view is not None and view.owner == owner else None
 
     async def _pooled_status_view(self, request_id: str) -> StatusView | None:
