@@ -15,6 +15,8 @@ pings PostgreSQL first. So:
 - PostgreSQL: concurrent polls are coalesced into one `= ANY($1)` statement on a dedicated asyncpg
   connection. A poll only joins a batch that has not started yet, so it never sees a state older
   than its own arrival; one round trip answers every poll that arrived during the previous one.
+  A row read back unchanged is answered with the view object handed out before, so an encoded
+  answer kept per view (FastStatus) is reused.
 
 Both read what the store's pooled `_WITH_POSITION` statement reads, in the same terms.
 """
@@ -34,7 +36,7 @@ from opendream.jobs.database import is_unavailable
 # Longest a status read may hold the event loop waiting for a busy SQLite file.
 SQLITE_WAIT_S = 0.05
 PG_CONNECT_TIMEOUT_S = 10.0
-VIEWS_KEPT = 4096  # SQLite: views kept between commits (all dropped at this many)
+VIEWS_KEPT = 4096  # views remembered (all dropped at this many)
 
 # In_queue rows a worker takes before this one (created earlier, ties broken by insertion order),
 # over every model: the default worker serves all models from one queue. Written as a row-value
@@ -115,6 +117,7 @@ class PostgresStatusReads:
         self._conn: Any = None  # asyncpg.Connection, opened on first use and after a failure
         self._waiting: dict[str, list[asyncio.Future[StatusView | None]]] = {}
         self._drainer: asyncio.Task[None] | None = None  # the loop keeps only a weak reference
+        self._handed_out: dict[str, StatusView] = {}
         self.round_trips = 0  # statements sent; polls / round_trips is the coalescing achieved
 
     async def get(self, request_id: str) -> StatusView | None:
@@ -138,13 +141,24 @@ class PostgresStatusReads:
                     if not isinstance(e, Exception):
                         raise
                     continue
-                found = {view.id: view for view in map(_view, rows)}
+                found = {view.id: self._same_as_before(view) for view in map(_view, rows)}
                 for request_id, futures in batch.items():
                     for f in futures:
                         if not f.done():
                             f.set_result(found.get(request_id))
         finally:
             self._drainer = None
+
+    def _same_as_before(self, view: StatusView) -> StatusView:
+        """The view handed out last time for this request when nothing in it changed, so that
+        callers keeping an encoded answer per view object (FastStatus) can reuse it."""
+        before = self._handed_out.get(view.id)
+        if before == view:
+            return before
+        if len(self._handed_out) >= VIEWS_KEPT:
+            self._handed_out.clear()
+        self._handed_out[view.id] = view
+        return view
 
     async def _fetch(self, ids: list[str]) -> list[Any]:
         import asyncpg

@@ -164,3 +164,14 @@ async def test_sqlite_keeps_views_until_any_connection_commits(tmp_path) -> None
         assert after is not None and after.status == "cancelled" and after is not first
     finally:
         await store.close()
+
+
+async def test_postgres_hands_out_the_same_view_while_nothing_changes(
+    pg_store: SqlRequestStore,
+) -> None:
+    row = await put(pg_store)
+    first = await pg_store.status_view(row.id, "key_a")
+    assert first is not None and await pg_store.status_view(row.id, "key_a") is first
+    assert (await pg_store.cancel(row.id, "key_a"))[0]
+    after = await pg_store.status_view(row.id, "key_a")
+    assert after is not None and after.status == "cancelled" and after is not first
