@@ -18,7 +18,8 @@ pings PostgreSQL first. So:
   A row read back unchanged is answered with the view object handed out before, so an encoded
   answer kept per view (FastStatus) is reused.
 
-Both read what the store's pooled `_WITH_POSITION` statement reads, in the same terms.
+`SQLITE_STATUS` and `view_of` are also the store's fallback for SQLite, run on a pooled
+connection.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _COLUMNS = """
         WHERE a.status = 'in_queue' AND (a.created_at, a.seq) < (r.created_at, r.seq)
     ) ELSE 0 END
 """
-_SQLITE_ONE = f"SELECT {_COLUMNS} FROM requests r WHERE r.id = ?"
+SQLITE_STATUS = f"SELECT {_COLUMNS} FROM requests r WHERE r.id = ?"
 _PG_MANY = f"SELECT {_COLUMNS} FROM requests r WHERE r.id = ANY($1::text[])"
 
 
@@ -59,7 +60,7 @@ class StatusReads(Protocol):
     async def close(self) -> None: ...
 
 
-def _view(row: Sequence[Any]) -> StatusView:
+def view_of(row: Sequence[Any]) -> StatusView:
     progress = row[3]
     if isinstance(progress, str):  # JSON text from either driver
         progress = json.loads(progress)
@@ -89,10 +90,10 @@ class SqliteStatusReads:
                 self._version = version
             elif request_id in self._views:
                 return self._views[request_id]
-            row = conn.execute(_SQLITE_ONE, (request_id,)).fetchone()
+            row = conn.execute(SQLITE_STATUS, (request_id,)).fetchone()
         except sqlite3.Error as e:
             raise StoreUnavailable(f"status read: {e}") from e
-        view = self._views[request_id] = _view(row) if row is not None else None
+        view = self._views[request_id] = view_of(row) if row is not None else None
         return view
 
     def _connect(self) -> sqlite3.Connection:
@@ -141,7 +142,7 @@ class PostgresStatusReads:
                     if not isinstance(e, Exception):
                         raise
                     continue
-                found = {view.id: self._same_as_before(view) for view in map(_view, rows)}
+                found = {view.id: self._same_as_before(view) for view in map(view_of, rows)}
                 for request_id, futures in batch.items():
                     for f in futures:
                         if not f.done():

@@ -51,7 +51,13 @@ from opendream.jobs.notify import (
     mark_seen,
     seen_for,
 )
-from opendream.jobs.status_reads import PostgresStatusReads, SqliteStatusReads, StatusReads
+from opendream.jobs.status_reads import (
+    SQLITE_STATUS,
+    PostgresStatusReads,
+    SqliteStatusReads,
+    StatusReads,
+    view_of,
+)
 from opendream.jobs.tables import UtcDateTime, api_keys, files, requests, workers
 
 T = requests
@@ -67,24 +73,6 @@ _KEY_CACHE_MAX = 4096
 # memoized cache key instead of rebuilding and hashing an expression tree per call.
 _BY_ID = sa.select(T).where(T.c.id == sa.bindparam("rid"))
 _BY_ID_OWNER = _BY_ID.where(T.c.owner == sa.bindparam("owner"))
-_AHEAD = T.alias("ahead")
-# In_queue rows created before the outer row (ties broken by insertion order); see queue_position.
-_POSITION = (
-    sa.select(sa.func.count())
-    .select_from(_AHEAD)
-    .where(
-        _AHEAD.c.status == "in_queue",
-        sa.tuple_(_AHEAD.c.created_at, _AHEAD.c.seq) < sa.tuple_(T.c.created_at, T.c.seq),
-    )
-    .scalar_subquery()
-)
-_WITH_POSITION = sa.select(
-    T.c.id,
-    T.c.owner,
-    T.c.status,
-    T.c.progress,
-    sa.case((T.c.status == "in_queue", _POSITION), else_=0).label("queue_position"),
-).where(T.c.id == sa.bindparam("rid"))
 _INSERT = sa.insert(T).returning(*T.c)
 _KEY_BY_HASH = sa.select(api_keys).where(
     api_keys.c.token_hash == sa.bindparam("token_hash"), api_keys.c.revoked_at.is_(None)
@@ -197,7 +185,9 @@ class SqlRequestStore(RequestStore):
         """SQLite takes one writer at a time; writers of this process queue here, in order,
         rather than at the file, where a loser sleeps in SQLite's busy handler for up to tens
         of milliseconds per retry however soon the lock frees (a long tail under load). Other
-        processes on the same file still meet at the file, as before."""
+        processes on the same file still meet at the file, as before. One lock per event loop:
+        an asyncio.Lock belongs to the loop that first waits on it, and a store may serve
+        several (tests drive one from set-up loops and a server's loop)."""
         if self.is_postgres:
             yield
             return
@@ -344,13 +334,10 @@ class SqlRequestStore(RequestStore):
         return view if view is not None and view.owner == owner else None
 
     async def _pooled_status_view(self, request_id: str) -> StatusView | None:
-        row = await self._one(_WITH_POSITION, {"rid": request_id})
-        if row is None:
-            return None
-        m = row._mapping
-        return StatusView(
-            m["id"], m["owner"], m["status"], m["progress"], int(m["queue_position"] or 0)
-        )
+        """SQLite only: the quick read's statement, on a pooled connection."""
+        async with self._read(single=True) as conn:
+            row = (await conn.exec_driver_sql(SQLITE_STATUS, (request_id,))).first()
+        return view_of(row) if row is not None else None
 
     async def find_by_idempotency_key(self, owner: str, key: str) -> RequestRow | None:
         row = await self._one(sa.select(T).where(T.c.owner == owner, T.c.idempotency_key == key))
