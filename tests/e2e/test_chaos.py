@@ -62,6 +62,8 @@ def test_workers_killed_mid_inference_lose_nothing(
             "OPENDREAM_HEARTBEAT_S": "0.5",
             # a request the victim happens to hold at every kill must not run out of attempts
             "OPENDREAM_MAX_ATTEMPTS": str(kills_wanted + 2),
+            # runs long enough (~1.5 s) that the last kill, 0.6 s after a run is seen, lands in it
+            "OPENDREAM_STEPS": "6",
         }
     )
     fleet.start_api()
